@@ -1,0 +1,58 @@
+//! JSON Schemas of our own payloads, generated from the types.
+//!
+//! The checked-in copies in `events/schemas/<type>.json` are what other teams and tools
+//! read; `tests/schemas.rs` fails when they differ from [`all`] (regenerate with
+//! `UPDATE_SCHEMAS=1 cargo nextest run -p events`).
+
+use schemars::{JsonSchema, Schema};
+
+use crate::backup::{BackupCompleted, BackupFailed, BackupRequested, BackupWindow};
+use crate::downscale::{DownscaleApplied, DownscaleResumed};
+use crate::environment::{
+    EnvironmentDeleted, EnvironmentFailed, EnvironmentReady, EnvironmentRequested,
+    TeardownRequested, TtlSweep,
+};
+use crate::rotation::{
+    RotationDue, RotationFailed, RotationManualRequired, RotationOverdue, RotationRequested,
+    SecretRotated,
+};
+use crate::TypedEvent;
+
+/// The schema of one payload type, with its CloudEvents type in `x-cloudevents-type`.
+pub fn schema_of<T: TypedEvent + JsonSchema>() -> Schema {
+    let mut schema = schemars::schema_for!(T);
+    schema.insert("x-cloudevents-type".into(), T::TYPE.into());
+    schema
+}
+
+/// Every one of our payload types with its schema, in the order of [`crate::types::OURS`].
+pub fn all() -> Vec<(&'static str, Schema)> {
+    fn entry<T: TypedEvent + JsonSchema>() -> (&'static str, Schema) {
+        (T::TYPE, schema_of::<T>())
+    }
+    vec![
+        entry::<EnvironmentRequested>(),
+        entry::<TeardownRequested>(),
+        entry::<EnvironmentReady>(),
+        entry::<EnvironmentFailed>(),
+        entry::<EnvironmentDeleted>(),
+        entry::<TtlSweep>(),
+        entry::<RotationDue>(),
+        entry::<RotationRequested>(),
+        entry::<SecretRotated>(),
+        entry::<RotationFailed>(),
+        entry::<RotationManualRequired>(),
+        entry::<RotationOverdue>(),
+        entry::<BackupWindow>(),
+        entry::<BackupRequested>(),
+        entry::<BackupCompleted>(),
+        entry::<BackupFailed>(),
+        entry::<DownscaleApplied>(),
+        entry::<DownscaleResumed>(),
+    ]
+}
+
+/// The file a type's schema is kept in, relative to `events/schemas/`.
+pub fn file_name(ty: &str) -> String {
+    format!("{ty}.json")
+}

@@ -1,0 +1,82 @@
+//! env-provisioner: an isolated environment on request — PostgreSQL owner and login roles, a
+//! database, credentials in the secret store, an object-store prefix, optionally a Cloud Run
+//! preview service — removed again on request or when its TTL ends. See the README.
+//!
+//! [`handle`] is the handler; `main.rs` only reads the [`Config`] and runs it.
+
+mod claim;
+mod config;
+mod error;
+pub mod fault;
+mod labels;
+mod password;
+mod provision;
+mod resources;
+mod state;
+mod teardown;
+
+use std::sync::Arc;
+
+use events::environment::{DeleteReason, EnvironmentRequested, TeardownRequested, TtlSweep};
+use shared::{Ctx, Event, Outcome};
+
+pub use claim::spec_hash;
+pub use config::Config;
+pub use error::ProvisionError;
+pub use resources::STEPS;
+
+events::payload_enum! {
+    /// Everything the provisioner handles.
+    #[derive(Debug)]
+    pub enum ProvisionerEvent {
+        /// Provision an environment.
+        Requested(EnvironmentRequested),
+        /// Remove one.
+        Teardown(TeardownRequested),
+        /// Remove the expired ones.
+        Sweep(TtlSweep),
+    }
+}
+
+/// Handles one event.
+pub async fn handle(
+    event: Event<ProvisionerEvent>,
+    ctx: Ctx,
+    config: Arc<Config>,
+) -> Result<Outcome, ProvisionError> {
+    let Event {
+        id,
+        source,
+        ty,
+        time,
+        attributes,
+        delivery_attempt,
+        pubsub,
+        data,
+    } = event;
+    match data {
+        ProvisionerEvent::Requested(data) => {
+            let event = Event {
+                id,
+                source,
+                ty,
+                time,
+                attributes,
+                delivery_attempt,
+                pubsub,
+                data,
+            };
+            provision::provision(event, ctx, &config).await
+        }
+        ProvisionerEvent::Teardown(request) => {
+            teardown::teardown(&request.name, DeleteReason::Requested, &id, &ctx).await
+        }
+        ProvisionerEvent::Sweep(_) => teardown::sweep(&id, &ctx).await,
+    }
+}
+
+/// The handler for `shared::run`, with its configuration bound.
+pub fn handler(config: Config) -> impl shared::Handler<ProvisionerEvent> {
+    let config = Arc::new(config);
+    move |event: Event<ProvisionerEvent>, ctx: Ctx| handle(event, ctx, config.clone())
+}

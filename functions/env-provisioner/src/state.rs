@@ -1,0 +1,192 @@
+//! The environment's row in `control.environments` and the per-name lock.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use events::{names::EnvName, Tier};
+use serde_json::json;
+use sqlx::{pool::PoolConnection, PgPool, Postgres, Row};
+
+/// One environment as recorded.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Its name.
+    pub name: EnvName,
+    /// `provisioning`, `ready`, `failed`, `deleting` or `deleted`.
+    pub status: String,
+    /// The request's hash.
+    pub spec_hash: String,
+    /// Who asked.
+    pub owner: String,
+    /// The tier.
+    pub tier: Tier,
+    /// Every label applied.
+    pub labels: BTreeMap<String, String>,
+    /// Step → `creating` / `created` / `skipped`.
+    pub resources: BTreeMap<String, String>,
+    /// Client-facing results (service URL or why it was skipped).
+    pub outputs: BTreeMap<String, String>,
+    /// When the TTL sweep removes it.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str =
+    "name, status, spec_hash, owner, tier, labels, resources, outputs, expires_at";
+
+fn record(row: &sqlx::postgres::PgRow) -> Result<Record, sqlx::Error> {
+    let decode = |e: String| sqlx::Error::Decode(e.into());
+    let json = |col: &str| -> Result<BTreeMap<String, String>, sqlx::Error> {
+        serde_json::from_value(row.try_get(col)?).map_err(|e| decode(e.to_string()))
+    };
+    Ok(Record {
+        name: row
+            .try_get::<String, _>("name")?
+            .parse()
+            .map_err(|e: events::names::NameError| decode(e.to_string()))?,
+        status: row.try_get("status")?,
+        spec_hash: row.try_get("spec_hash")?,
+        owner: row.try_get("owner")?,
+        tier: row.try_get::<String, _>("tier")?.parse().map_err(decode)?,
+        labels: json("labels")?,
+        resources: json("resources")?,
+        outputs: json("outputs")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// The environment's row, if any; `for_update` locks it within `tx`.
+pub async fn load<'c, E>(
+    db: E,
+    name: &EnvName,
+    for_update: bool,
+) -> Result<Option<Record>, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {COLUMNS} FROM control.environments WHERE name = $1{lock}");
+    let row = sqlx::query(&sql)
+        .bind(name.as_str())
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(record).transpose()
+}
+
+/// Records a step's state (`creating` before its side effect, `created` / `skipped` after).
+pub async fn mark_step(
+    pool: &PgPool,
+    name: &EnvName,
+    step: &str,
+    state: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE control.environments SET resources = resources || jsonb_build_object($2::text, $3::text), \
+         updated_at = now() WHERE name = $1",
+    )
+    .bind(name.as_str())
+    .bind(step)
+    .bind(state)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// Records a client-facing output (e.g. the service URL).
+pub async fn set_output(
+    pool: &PgPool,
+    name: &EnvName,
+    key: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE control.environments SET outputs = outputs || jsonb_build_object($2::text, $3::text) WHERE name = $1")
+        .bind(name.as_str())
+        .bind(key)
+        .bind(value)
+        .execute(pool)
+        .await
+        .map(drop)
+}
+
+/// Moves the environment to `status`; `deleted` and `failed` also forget its resources
+/// (they are gone), `failed` keeps the reason.
+pub async fn set_status(
+    pool: &PgPool,
+    name: &EnvName,
+    status: &str,
+    failure: Option<(&str, &str)>,
+) -> Result<(), sqlx::Error> {
+    let failure = failure.map(|(step, reason)| json!({ "step": step, "reason": reason }));
+    sqlx::query(
+        "UPDATE control.environments SET status = $2, failure = $3, updated_at = now(), \
+         resources = CASE WHEN $2 IN ('deleted', 'failed') THEN '{}'::jsonb ELSE resources END, \
+         deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END \
+         WHERE name = $1",
+    )
+    .bind(name.as_str())
+    .bind(status)
+    .bind(failure)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// Names of live environments whose TTL has passed.
+pub async fn expired(pool: &PgPool) -> Result<Vec<EnvName>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM control.environments WHERE status IN ('ready', 'failed', 'provisioning') \
+         AND expires_at <= now() ORDER BY expires_at",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(names.into_iter().filter_map(|n| n.parse().ok()).collect())
+}
+
+/// A session-level advisory lock on one environment name: one delivery at a time works on
+/// an environment, whatever its event id. Held on its own pooled connection; if the handler
+/// is cut off before [`NameLock::release`], the connection is closed instead of pooled, and
+/// the server drops the lock with it.
+pub struct NameLock {
+    conn: Option<PoolConnection<Postgres>>,
+    key: String,
+}
+
+impl NameLock {
+    /// Takes the lock, or `None` if another session holds it.
+    pub async fn try_acquire(pool: &PgPool, name: &EnvName) -> Result<Option<Self>, sqlx::Error> {
+        let key = format!("groundskeeper.environment:{name}");
+        let mut conn = pool.acquire().await?;
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                .bind(&key)
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(locked.then_some(Self {
+            conn: Some(conn),
+            key,
+        }))
+    }
+
+    /// Releases the lock and returns the connection to the pool.
+    pub async fn release(mut self) -> Result<(), sqlx::Error> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(&self.key)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            drop(conn.detach());
+        }
+        unlocked.map(drop)
+    }
+}
+
+impl Drop for NameLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Not released (cut off mid-way): close the session so the lock goes with it.
+            drop(conn.detach());
+        }
+    }
+}

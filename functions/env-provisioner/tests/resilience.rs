@@ -1,0 +1,229 @@
+//! Crash points, duplicates and bad requests.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod support;
+
+use std::sync::Arc;
+
+use env_provisioner::{fault, ProvisionError, STEPS};
+use events::names::EnvName;
+use shared::{Classify, Disposition, Outcome};
+use support::{request, Stack, REQUESTED, SWEEP, TEARDOWN};
+
+/// The end state of a clean run, with what differs between runs (passwords, times, the
+/// secret's version count) left out of the footprint already.
+async fn clean_footprint(stack: &Stack, name: &str) -> std::collections::BTreeMap<String, String> {
+    stack
+        .deliver(&format!("{name}-clean"), REQUESTED, request(name))
+        .await
+        .unwrap();
+    stack.footprint(name).await
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_boundary_is_completed_by_the_redelivery() {
+    let stack = Stack::start(&[("MAX_ENVIRONMENTS_PER_OWNER", "100")]).await;
+    let expected = clean_footprint(&stack, "clean").await;
+    let mut points: Vec<String> = STEPS
+        .iter()
+        .flat_map(|s| [format!("{s}:before"), format!("{s}:after")])
+        .collect();
+    points.extend(["ready:before".to_owned(), "ready:after".to_owned()]);
+    for (i, point) in points.iter().enumerate() {
+        let name = format!("crash{i}");
+        fault::arm(&name.parse::<EnvName>().unwrap(), point);
+        let err = stack
+            .deliver(&format!("{name}-1"), REQUESTED, request(&name))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ProvisionError::Injected(ref p) if p == point),
+            "{point}: {err}"
+        );
+        assert_eq!(err.disposition(), Disposition::Retry { quiet: true });
+        assert_eq!(
+            stack
+                .deliver(&format!("{name}-2"), REQUESTED, request(&name))
+                .await
+                .unwrap(),
+            Outcome::Done,
+            "{point}"
+        );
+        let got = stack.footprint(&name).await;
+        for (key, want) in &expected {
+            let want = want.replace("clean", &name);
+            assert_eq!(
+                got[key], want,
+                "after a crash at {point}, {key} differs from a clean run"
+            );
+        }
+        let ready = stack
+            .emitted()
+            .into_iter()
+            .filter(|(ty, data)| ty.ends_with("ready.v1") && data["name"] == name.as_str())
+            .count();
+        let expected_ready = if point == "ready:after" { 2 } else { 1 };
+        assert_eq!(ready, expected_ready, "{point}: ready published at least once, and only re-published after a crash that lost it");
+    }
+}
+
+#[tokio::test]
+async fn fifty_duplicate_deliveries_at_once_make_one_environment_and_one_ready() {
+    let stack = Arc::new(Stack::start(&[]).await);
+    let attempts = (0..50).map(|i| {
+        let stack = stack.clone();
+        tokio::spawn(async move {
+            // Each duplicate is redelivered until it is acked, as Pub/Sub would.
+            loop {
+                match stack
+                    .deliver(&format!("dup-{i}"), REQUESTED, request("dup"))
+                    .await
+                {
+                    Ok(outcome) => return outcome,
+                    Err(e) if matches!(e.disposition(), Disposition::Retry { .. }) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                    }
+                    Err(e) => panic!("duplicate rejected: {e}"),
+                }
+            }
+        })
+    });
+    for outcome in futures::future::join_all(attempts).await {
+        assert_eq!(outcome.unwrap(), Outcome::Done);
+    }
+    let ready = stack
+        .emitted()
+        .into_iter()
+        .filter(|(ty, _)| ty.ends_with("ready.v1"))
+        .count();
+    assert_eq!(ready, 1);
+    let footprint = stack.footprint("dup").await;
+    assert_eq!(footprint["databases"].split(' ').count(), 1);
+    assert!(
+        footprint["secrets"].ends_with(":1"),
+        "one current alias: {footprint:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_are_rejected_with_reasons_and_create_nothing() {
+    let stack = Stack::start(&[
+        ("MAX_TTL", "100h"),
+        ("MAX_ENVIRONMENTS", "2"),
+        ("MAX_ENVIRONMENTS_PER_OWNER", "1"),
+    ])
+    .await;
+    let reject = |r: Result<Outcome, ProvisionError>| {
+        let err = r.unwrap_err();
+        assert_eq!(err.disposition(), Disposition::Reject, "{err}");
+        err.to_string()
+    };
+    let long_ttl =
+        serde_json::json!({ "name": "long", "owner": "a@x", "tier": "dev", "ttl": "200h" });
+    assert!(reject(stack.deliver("b1", REQUESTED, long_ttl).await).contains("maximum of 100h"));
+    let backup = serde_json::json!({ "name": "restore", "owner": "a@x", "tier": "dev", "from_backup": "b-1" });
+    assert!(reject(stack.deliver("b2", REQUESTED, backup).await).contains("from_backup"));
+
+    stack
+        .deliver("q1", REQUESTED, request("first"))
+        .await
+        .unwrap();
+    let same_owner = reject(stack.deliver("q2", REQUESTED, request("second")).await);
+    assert!(
+        same_owner.contains("has 1 live environments, the maximum per owner is 1"),
+        "{same_owner}"
+    );
+    let other = serde_json::json!({ "name": "second", "owner": "b@x", "tier": "dev" });
+    stack.deliver("q3", REQUESTED, other).await.unwrap();
+    let third = serde_json::json!({ "name": "third", "owner": "c@x", "tier": "dev" });
+    assert!(reject(stack.deliver("q4", REQUESTED, third).await)
+        .contains("2 live environments, the maximum is 2"));
+    let changed = serde_json::json!({ "name": "first", "owner": "ci@example.com", "tier": "dev" });
+    assert!(reject(stack.deliver("q5", REQUESTED, changed).await)
+        .contains("exists with a different spec"));
+
+    for name in ["long", "restore", "third"] {
+        let footprint = stack.footprint(name).await;
+        assert!(
+            footprint.values().all(String::is_empty),
+            "{name}: {footprint:?}"
+        );
+    }
+    // Invalid names and tier prod never reach the handler: the payload itself is refused.
+    for bad in [
+        serde_json::json!({ "name": "Pr_1", "owner": "a", "tier": "dev" }),
+        serde_json::json!({ "name": "a;drop database x", "owner": "a", "tier": "dev" }),
+        serde_json::json!({ "name": "a".repeat(70), "owner": "a", "tier": "dev" }),
+        serde_json::json!({ "name": "", "owner": "a", "tier": "dev" }),
+        serde_json::json!({ "name": "fine", "owner": "a", "tier": "prod" }),
+    ] {
+        let raw = events::delivery::bare(REQUESTED, serde_json::to_vec(&bad).unwrap());
+        let err = raw
+            .typed::<env_provisioner::ProvisionerEvent>()
+            .unwrap_err();
+        assert!(
+            matches!(err, events::DecodeError::InvalidPayload { .. }),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_removes_expired_environments_only() {
+    let stack = Stack::start(&[]).await;
+    stack
+        .deliver("s1", REQUESTED, request("old"))
+        .await
+        .unwrap();
+    stack
+        .deliver(
+            "s2",
+            REQUESTED,
+            serde_json::json!({ "name": "keep", "owner": "k@x", "tier": "dev" }),
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE control.environments SET expires_at = now() - interval '1 minute' WHERE name = 'old'")
+        .execute(&stack.control)
+        .await
+        .unwrap();
+    assert_eq!(
+        stack
+            .deliver("sweep-1", SWEEP, serde_json::json!({}))
+            .await
+            .unwrap(),
+        Outcome::Done
+    );
+    assert!(stack.footprint("old").await["row"].starts_with("deleted:"));
+    assert!(stack.footprint("keep").await["row"].starts_with("ready:"));
+    let deleted: Vec<_> = stack
+        .emitted()
+        .into_iter()
+        .filter(|(ty, _)| ty.ends_with("deleted.v1"))
+        .collect();
+    assert_eq!(
+        deleted[0].1,
+        serde_json::json!({ "name": "old", "reason": "ttl-expired" })
+    );
+    // Teardown refuses what groundskeeper does not manage.
+    sqlx::query(
+        "UPDATE control.environments SET labels = labels - 'managed-by' WHERE name = 'keep'",
+    )
+    .execute(&stack.control)
+    .await
+    .unwrap();
+    let err = stack
+        .deliver("t", TEARDOWN, serde_json::json!({ "name": "keep" }))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("managed-by=groundskeeper"),
+        "{err}"
+    );
+    assert_eq!(
+        stack.footprint("keep").await["databases"]
+            .split(' ')
+            .count(),
+        1
+    );
+}

@@ -1,0 +1,197 @@
+//! A provisioner over real local components: a PostgreSQL cluster that checks passwords
+//! (SCRAM for every role but the superuser), the control database, the local secret store,
+//! a file object store, and a publisher that records what was emitted.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+#![allow(dead_code)] // each test file uses a different part
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use env_provisioner::{Config, ProvisionerEvent};
+use events::{Message, RawEvent};
+use shared::backends::{
+    databases::PostgresAdmin,
+    object_store::FileStore,
+    previews::{PreviewServices, SkippedPreviews},
+    publisher::RecordingPublisher,
+    secrets::LocalSecretStore,
+    Plan,
+};
+use shared::{env::Env, Backends, Ctx, Event};
+use sqlx::PgPool;
+use testbed::Postgres;
+
+pub struct Stack {
+    pub postgres: Postgres,
+    pub control: PgPool,
+    pub admin: PostgresAdmin,
+    pub published: Arc<RecordingPublisher>,
+    pub objects: tempfile::TempDir,
+    pub config: Arc<Config>,
+    pub ctx: Ctx,
+}
+
+/// Makes the cluster check passwords, as Cloud SQL does: trust stays only for `postgres`.
+pub async fn require_passwords(postgres: &Postgres) {
+    let hba = "local all all trust\n\
+               host all postgres 127.0.0.1/32 trust\n\
+               host all all 127.0.0.1/32 scram-sha-256\n";
+    std::fs::write(postgres.dir().join("data").join("pg_hba.conf"), hba)
+        .expect("write pg_hba.conf");
+    let pool = PgPool::connect(&postgres.admin_url())
+        .await
+        .expect("admin connection");
+    sqlx::query("SELECT pg_reload_conf()")
+        .execute(&pool)
+        .await
+        .expect("reload");
+    pool.close().await;
+}
+
+impl Stack {
+    pub async fn start(settings: &[(&str, &str)]) -> Self {
+        Self::with_previews(settings, Arc::new(SkippedPreviews)).await
+    }
+
+    pub async fn with_previews(
+        settings: &[(&str, &str)],
+        previews: Arc<dyn PreviewServices>,
+    ) -> Self {
+        let postgres = Postgres::start().await;
+        require_passwords(&postgres).await;
+        let control = PgPool::connect(&postgres.fresh_database().await)
+            .await
+            .expect("control db");
+        shared::ledger::MIGRATOR
+            .run(&control)
+            .await
+            .expect("migrate");
+        let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).expect("admin");
+        let objects = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::new(objects.path()).await.expect("file store");
+        let published = Arc::new(RecordingPublisher::new(Plan::default()));
+        let mut pairs: Vec<(&str, String)> = vec![(
+            "OBJECT_STORE_URL",
+            format!("file://{}", objects.path().display()),
+        )];
+        pairs.extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
+        let config = Arc::new(Config::from_env(&Env::from_pairs(pairs)).expect("config"));
+        let ctx = Ctx::new(Backends {
+            service: "env-provisioner".into(),
+            events_topic: "events".into(),
+            publisher: published.clone(),
+            control_db: Some(control.clone()),
+            object_store: Some(Arc::new(store)),
+            secrets: Some(Arc::new(LocalSecretStore::new(control.clone()))),
+            databases: Some(Arc::new(admin.clone())),
+            previews: Some(previews),
+            plan: None,
+        });
+        Self {
+            postgres,
+            control,
+            admin,
+            published,
+            objects,
+            config,
+            ctx,
+        }
+    }
+
+    /// Runs the handler on one event, as the runtime would after decoding it.
+    pub async fn deliver(
+        &self,
+        id: &str,
+        ty: &str,
+        data: serde_json::Value,
+    ) -> Result<shared::Outcome, env_provisioner::ProvisionError> {
+        let raw = events::delivery::bare(ty, serde_json::to_vec(&data).unwrap());
+        let raw = RawEvent {
+            id: id.to_owned(),
+            ..raw
+        };
+        let event: Event<ProvisionerEvent> = raw.typed().expect("valid event");
+        env_provisioner::handle(event, self.ctx.clone(), self.config.clone()).await
+    }
+
+    /// The events emitted so far, as (type, payload).
+    pub fn emitted(&self) -> Vec<(String, serde_json::Value)> {
+        self.published
+            .messages()
+            .into_iter()
+            .map(
+                |(
+                    _,
+                    Message {
+                        data, attributes, ..
+                    },
+                )| {
+                    (
+                        attributes["ce-type"].clone(),
+                        serde_json::from_slice(&data).unwrap(),
+                    )
+                },
+            )
+            .collect()
+    }
+
+    /// Everything that exists for environment `name`, for comparing end states.
+    pub async fn footprint(&self, name: &str) -> BTreeMap<String, String> {
+        let stem = format!("env_{}", name.replace('-', "_"));
+        let roles: Vec<String> = sqlx::query_scalar(
+            "SELECT rolname || ':' || rolcanlogin || ':' || coalesce(array_to_string(rolconfig, ','), '') FROM pg_roles WHERE rolname LIKE $1 ORDER BY 1",
+        )
+        .bind(format!("{stem}%"))
+        .fetch_all(self.admin.pool())
+        .await
+        .unwrap();
+        let dbs: Vec<String> = sqlx::query_scalar(
+            "SELECT datname || ':' || pg_get_userbyid(datdba) || ':' || datconnlimit || ':' || coalesce(datacl::text, '') FROM pg_database WHERE datname = $1",
+        )
+        .bind(&stem)
+        .fetch_all(self.admin.pool())
+        .await
+        .unwrap();
+        let secrets: Vec<String> = sqlx::query_scalar(
+            "SELECT s.name || ':' || (s.labels - 'expires-at')::text || ':' || (SELECT count(*) FROM control.secret_aliases a WHERE a.secret = s.name) FROM control.secrets s WHERE s.name LIKE $1",
+        )
+        .bind(format!("%-{name}-db-credentials"))
+        .fetch_all(&self.control)
+        .await
+        .unwrap();
+        let row: Option<String> = sqlx::query_scalar(
+            "SELECT status || ':' || resources::text || ':' || (labels - 'expires-at')::text FROM control.environments WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.control)
+        .await
+        .unwrap();
+        let objects = walk(&self.objects.path().join("envs").join(name));
+        BTreeMap::from([
+            ("roles".into(), roles.join(" ")),
+            ("databases".into(), dbs.join(" ")),
+            ("secrets".into(), secrets.join(" ")),
+            ("row".into(), row.unwrap_or_default()),
+            ("objects".into(), objects.join(" ")),
+        ])
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn request(name: &str) -> serde_json::Value {
+    serde_json::json!({ "name": name, "owner": "ci@example.com", "tier": "ephemeral", "ttl": "2h" })
+}
+
+pub const REQUESTED: &str = "dev.groundskeeper.environment.requested.v1";
+pub const TEARDOWN: &str = "dev.groundskeeper.environment.teardown.requested.v1";
+pub const SWEEP: &str = "dev.groundskeeper.environment.ttl_sweep.v1";

@@ -1,0 +1,94 @@
+//! plan / apply / destroy over every resource kind, in dependency order: topics before the
+//! subscriptions that name them (as topic or dead-letter topic), deletions in reverse.
+
+use std::sync::Arc;
+
+use crate::budgets::BudgetSpec;
+use crate::desired::{SubscriptionSpec, TopicSpec};
+use crate::manifest::Manifest;
+use crate::plan::{self, Change};
+use crate::scheduler::cloud::JobSpec;
+use crate::store::{apply_deletes, apply_upserts, progress, Store};
+
+/// The live state, one store per kind. Scheduler and budgets exist on Google Cloud only.
+#[derive(Clone)]
+pub struct Stores {
+    pub topics: Arc<dyn Store<TopicSpec>>,
+    pub subscriptions: Arc<dyn Store<SubscriptionSpec>>,
+    pub jobs: Option<Arc<dyn Store<JobSpec>>>,
+    pub budgets: Option<Arc<dyn Store<BudgetSpec>>>,
+}
+
+/// The manifest as specs, one list per kind.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub topics: Vec<TopicSpec>,
+    pub subscriptions: Vec<SubscriptionSpec>,
+    pub jobs: Vec<JobSpec>,
+    pub budgets: Vec<BudgetSpec>,
+}
+
+impl Desired {
+    /// Everything `manifest` asks for.
+    pub fn from_manifest(manifest: &Manifest) -> anyhow::Result<Self> {
+        let pubsub = manifest.desired_pubsub();
+        Ok(Self {
+            topics: pubsub.topics,
+            subscriptions: pubsub.subscriptions,
+            jobs: crate::scheduler::cloud::desired_jobs(manifest)?,
+            budgets: crate::budgets::desired_budgets(manifest)?,
+        })
+    }
+
+    /// Nothing: what `destroy` converges to.
+    pub fn empty() -> Self {
+        Self {
+            topics: vec![],
+            subscriptions: vec![],
+            jobs: vec![],
+            budgets: vec![],
+        }
+    }
+}
+
+/// Reads the live state and compares; changes nothing.
+pub async fn plan(desired: &Desired, stores: &Stores) -> anyhow::Result<Vec<Change>> {
+    progress(format_args!("reading topics"));
+    let mut changes = plan::diff(&desired.topics, &stores.topics.list().await?);
+    progress(format_args!("reading subscriptions"));
+    changes.extend(plan::diff(
+        &desired.subscriptions,
+        &stores.subscriptions.list().await?,
+    ));
+    if let Some(jobs) = &stores.jobs {
+        progress(format_args!("reading scheduler jobs"));
+        changes.extend(plan::diff(&desired.jobs, &jobs.list().await?));
+    }
+    if let Some(budgets) = &stores.budgets {
+        progress(format_args!("reading budgets"));
+        changes.extend(plan::diff(&desired.budgets, &budgets.list().await?));
+    }
+    Ok(changes)
+}
+
+/// Carries out `changes` (from [`plan`] with the same `desired`).
+pub async fn apply(desired: &Desired, stores: &Stores, changes: &[Change]) -> anyhow::Result<()> {
+    apply_upserts(stores.topics.as_ref(), &desired.topics, changes).await?;
+    apply_upserts(
+        stores.subscriptions.as_ref(),
+        &desired.subscriptions,
+        changes,
+    )
+    .await?;
+    if let Some(jobs) = &stores.jobs {
+        apply_upserts(jobs.as_ref(), &desired.jobs, changes).await?;
+        apply_deletes(jobs.as_ref(), changes).await?;
+    }
+    if let Some(budgets) = &stores.budgets {
+        apply_upserts(budgets.as_ref(), &desired.budgets, changes).await?;
+        apply_deletes(budgets.as_ref(), changes).await?;
+    }
+    apply_deletes(stores.subscriptions.as_ref(), changes).await?;
+    apply_deletes(stores.topics.as_ref(), changes).await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Rendering plans and check lists: a table for people (default) or JSON for machines.
+
+use std::fmt::Write;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::plan::{Action, Change};
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+/// The plan as a table: one line per resource, one indented line per differing field.
+pub fn plan_table(changes: &[Change]) -> String {
+    let width = changes
+        .iter()
+        .map(|c| c.kind.len() + c.name.len() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for c in changes {
+        let what = format!("{} {}", c.kind, c.name);
+        let verb = match &c.action {
+            Action::Create => "create",
+            Action::Update { .. } => "update",
+            Action::Unchanged => "unchanged",
+            Action::Delete => "delete",
+        };
+        let _ = writeln!(out, "{verb:<10} {what:<width$}");
+        if let Action::Update { diffs } = &c.action {
+            for d in diffs {
+                let _ = writeln!(out, "{:<10}   {}: {} -> {}", "", d.field, d.live, d.desired);
+            }
+        }
+    }
+    let count = |f: fn(&Action) -> bool| changes.iter().filter(|c| f(&c.action)).count();
+    let _ = writeln!(
+        out,
+        "{} to create, {} to update, {} to delete, {} unchanged",
+        count(|a| *a == Action::Create),
+        count(|a| matches!(a, Action::Update { .. })),
+        count(|a| *a == Action::Delete),
+        count(|a| *a == Action::Unchanged),
+    );
+    out
+}
+
+/// Prints `value` as the chosen output; `table` renders the human form.
+pub fn print<T: Serialize>(
+    output: Output,
+    value: &T,
+    table: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    match output {
+        Output::Table => print!("{}", table(value)),
+        Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::FieldDiff;
+
+    #[test]
+    fn table_shows_fields_that_differ_and_totals() {
+        let changes = vec![
+            Change {
+                kind: "topic",
+                name: "a".into(),
+                action: Action::Create,
+            },
+            Change {
+                kind: "subscription",
+                name: "s".into(),
+                action: Action::Update {
+                    diffs: vec![FieldDiff {
+                        field: "ack_deadline_secs",
+                        live: "30".into(),
+                        desired: "60".into(),
+                    }],
+                },
+            },
+        ];
+        let table = plan_table(&changes);
+        assert!(table.contains("create     topic a"), "{table}");
+        assert!(table.contains("ack_deadline_secs: 30 -> 60"), "{table}");
+        assert!(
+            table.ends_with("1 to create, 1 to update, 0 to delete, 0 unchanged\n"),
+            "{table}"
+        );
+    }
+}

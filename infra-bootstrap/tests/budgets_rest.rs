@@ -1,0 +1,177 @@
+//! Budgets over REST against a local HTTP server: the exact JSON (cents as units + nanos),
+//! the path, and the token from google-cloud-auth credentials.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use google_cloud_auth::credentials::{
+    CacheableResource, Credentials, CredentialsProvider, EntityTag,
+};
+use infra_bootstrap::budgets::{desired_budgets, BudgetsRest};
+use infra_bootstrap::converge::{self, Desired, Stores};
+use infra_bootstrap::manifest::Manifest;
+use infra_bootstrap::plan::Action;
+use infra_bootstrap::store::Store;
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+struct FixedToken;
+
+impl CredentialsProvider for FixedToken {
+    async fn headers(
+        &self,
+        _: http::Extensions,
+    ) -> Result<CacheableResource<http::HeaderMap>, google_cloud_auth::errors::CredentialsError>
+    {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            http::HeaderValue::from_static("Bearer test-token"),
+        );
+        Ok(CacheableResource::New {
+            entity_tag: EntityTag::new(),
+            data: h,
+        })
+    }
+    async fn universe_domain(&self) -> Option<String> {
+        None
+    }
+}
+
+type Seen = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+async fn server(seen: Seen) -> String {
+    async fn list(
+        State(seen): State<Seen>,
+        Path(acct): Path<String>,
+        headers: HeaderMap,
+    ) -> Json<Value> {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        seen.lock()
+            .expect("lock")
+            .push((format!("GET {acct}"), auth, Value::Null));
+        Json(json!({"budgets": []}))
+    }
+    async fn create(
+        State(seen): State<Seen>,
+        Path(acct): Path<String>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Json<Value> {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        seen.lock()
+            .expect("lock")
+            .push((format!("POST {acct}"), auth, body.clone()));
+        Json(body)
+    }
+    let app = axum::Router::new()
+        .route(
+            "/v1/billingAccounts/{acct}/budgets",
+            axum::routing::get(list).post(create),
+        )
+        .with_state(seen);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn creates_each_tier_budget_with_exact_json() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/manifests/production.example.toml"
+    ))
+    .expect("read");
+    let manifest = Manifest::parse(&text).expect("valid");
+    let seen: Seen = Arc::default();
+    let store = Arc::new(BudgetsRest {
+        http: reqwest::Client::new(),
+        credentials: Credentials::from(FixedToken),
+        endpoint: server(seen.clone()).await,
+        billing_account: "01A2B3-C4D5E6-F7A8B9".into(),
+    });
+    let desired = Desired {
+        budgets: desired_budgets(&manifest).expect("budgets"),
+        ..Desired::empty()
+    };
+    let changes = infra_bootstrap::plan::diff(&desired.budgets, &store.list().await.expect("list"));
+    assert!(changes.iter().all(|c| c.action == Action::Create));
+    // Only the budget store: topics and subscriptions are tested on the emulator.
+    converge::apply(
+        &desired,
+        &Stores {
+            budgets: Some(store),
+            ..empty_pubsub()
+        },
+        &changes,
+    )
+    .await
+    .expect("apply");
+
+    let seen = seen.lock().expect("lock").clone();
+    let posts: Vec<&(String, String, Value)> =
+        seen.iter().filter(|s| s.0.starts_with("POST")).collect();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].0, "POST 01A2B3-C4D5E6-F7A8B9");
+    assert_eq!(posts[0].1, "Bearer test-token");
+    assert_eq!(
+        posts[0].2,
+        json!({
+            "displayName": "groundskeeper-dev",
+            "budgetFilter": {"projects": ["projects/acme-platform-prod"], "labels": {"environment-tier": ["dev"]}},
+            "amount": {"specifiedAmount": {"currencyCode": "EUR", "units": "250", "nanos": 500000000}},
+            "thresholdRules": [
+                {"thresholdPercent": 0.5, "spendBasis": "CURRENT_SPEND"},
+                {"thresholdPercent": 0.8, "spendBasis": "CURRENT_SPEND"},
+                {"thresholdPercent": 1.0, "spendBasis": "CURRENT_SPEND"}
+            ],
+            "notificationsRule": {"pubsubTopic": "projects/acme-platform-prod/topics/budget-alerts", "schemaVersion": "1.0"}
+        })
+    );
+    assert_eq!(
+        posts[1].2["amount"]["specifiedAmount"],
+        json!({"currencyCode": "EUR", "units": "800", "nanos": 0})
+    );
+}
+
+/// Topic and subscription stores that hold nothing (this test is about budgets).
+fn empty_pubsub() -> Stores {
+    use infra_bootstrap::desired::{SubscriptionSpec, TopicSpec};
+    struct Nothing;
+    #[async_trait::async_trait]
+    impl<S: infra_bootstrap::plan::Spec> Store<S> for Nothing {
+        async fn list(&self) -> anyhow::Result<Vec<S>> {
+            Ok(vec![])
+        }
+        async fn create(&self, _: &S) -> anyhow::Result<()> {
+            anyhow::bail!("unexpected create")
+        }
+        async fn update(&self, _: &S, _: &[&'static str]) -> anyhow::Result<()> {
+            anyhow::bail!("unexpected update")
+        }
+        async fn delete(&self, _: &str) -> anyhow::Result<()> {
+            anyhow::bail!("unexpected delete")
+        }
+    }
+    let topics: Arc<dyn Store<TopicSpec>> = Arc::new(Nothing);
+    let subscriptions: Arc<dyn Store<SubscriptionSpec>> = Arc::new(Nothing);
+    Stores {
+        topics,
+        subscriptions,
+        jobs: None,
+        budgets: None,
+    }
+}

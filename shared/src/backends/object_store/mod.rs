@@ -1,0 +1,106 @@
+//! Object storage: `gs://bucket/prefix` on Google Cloud, `file:///path` locally, and a dry
+//! run that records writes into a [`Plan`](crate::backends::Plan).
+//!
+//! Keys are relative, `/`-separated paths (`backups/db/2024-06-01.dump`), validated the same
+//! way for every backend so a key that works locally works on Cloud Storage and none can
+//! escape a `file://` root. Large uploads stream through [`ObjectStore::put_stream`] from
+//! any [`tokio::io::AsyncRead`] (a `pg_dump` pipe, a file) without being held in memory.
+
+mod dry_run;
+mod file;
+mod gcs;
+mod gcs_json;
+mod keys;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use dry_run::DryRunStore;
+pub use file::FileStore;
+pub use gcs::GcsStore;
+pub use keys::validate_key;
+
+/// A byte source for streaming uploads.
+pub type ByteReader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+
+/// One stored object, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The key, relative to the store's root / prefix.
+    pub key: String,
+    /// The size in bytes.
+    pub size: u64,
+}
+
+/// Why an object store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store URL cannot be used.
+    #[error("object store URL `{url}`: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The key is not a safe relative path.
+    #[error("object key `{key}` is invalid: {reason}")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The backend failed (I/O error, network, permission, ...).
+    #[error("{backend} object store, key `{key}`: {reason}")]
+    Backend {
+        /// `gcs`, `file` or `dry-run`.
+        backend: &'static str,
+        /// The key (or list prefix) involved.
+        key: String,
+        /// What the backend said.
+        reason: String,
+    },
+}
+
+/// A flat key → bytes store.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Writes `bytes` under `key`, replacing any object there. Readers see the old or the
+    /// new object, never a part.
+    async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StoreError>;
+
+    /// Streams everything `reader` yields to `key` and returns the number of bytes written.
+    /// The object appears only once the stream ended without error.
+    async fn put_stream(&self, key: &str, reader: ByteReader, content_type: &str) -> Result<u64, StoreError>;
+
+    /// The object under `key`, or `None` when there is none.
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
+
+    /// The objects whose keys start with `prefix` (a plain string prefix, `""` for all),
+    /// sorted by key.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
+
+    /// Deletes the object under `key`; deleting a missing object succeeds.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The store for `url`: `gs://bucket[/prefix]` ([`GcsStore`]; `gcs_endpoint` such as
+/// `http://127.0.0.1:4443`, the `STORAGE_EMULATOR_HOST` convention, points it at an emulator)
+/// or `file:///absolute/path` ([`FileStore`]). Contacts nothing yet.
+pub async fn from_url(url: &str, gcs_endpoint: Option<&str>) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let bad = |reason: &str| StoreError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
+    if let Some(rest) = url.strip_prefix("gs://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        Ok(Arc::new(GcsStore::new(bucket, prefix, gcs_endpoint).map_err(|e| bad(&e))?))
+    } else if let Some(path) = url.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(bad("a file URL needs an absolute path, e.g. file:///var/lib/groundskeeper"));
+        }
+        Ok(Arc::new(FileStore::new(path).await.map_err(|e| bad(&e))?))
+    } else {
+        Err(bad("expected gs://bucket/prefix or file:///path"))
+    }
+}

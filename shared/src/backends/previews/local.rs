@@ -1,0 +1,61 @@
+//! Preview services where there is no Cloud Run: skipped locally, recorded in a dry run.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{Deployment, PreviewError, PreviewServices, PreviewSpec};
+use crate::backends::Plan;
+
+/// The local stack's preview services: none. Deploys report [`Deployment::Skipped`].
+#[derive(Debug, Clone, Default)]
+pub struct SkippedPreviews;
+
+/// Why [`SkippedPreviews`] deploys nothing.
+pub const SKIPPED_REASON: &str =
+    "no preview service: Cloud Run has no local emulator (set CLOUD_RUN_REGION to deploy on Google Cloud)";
+
+#[async_trait]
+impl PreviewServices for SkippedPreviews {
+    async fn deploy(&self, _spec: &PreviewSpec) -> Result<Deployment, PreviewError> {
+        Ok(Deployment::Skipped {
+            reason: SKIPPED_REASON.to_owned(),
+        })
+    }
+
+    async fn delete(&self, _name: &str) -> Result<bool, PreviewError> {
+        Ok(false)
+    }
+}
+
+/// Records planned preview deploys and deletes.
+#[derive(Debug, Clone)]
+pub struct DryRunPreviews {
+    plan: Plan,
+}
+
+impl DryRunPreviews {
+    /// Previews recording into `plan`.
+    pub fn new(plan: Plan) -> Self {
+        Self { plan }
+    }
+}
+
+#[async_trait]
+impl PreviewServices for DryRunPreviews {
+    async fn deploy(&self, spec: &PreviewSpec) -> Result<Deployment, PreviewError> {
+        self.plan.record(json!({
+            "backend": "previews", "action": "deploy", "service": spec.name, "image": spec.image,
+            "env": spec.env.keys().collect::<Vec<_>>(), "secret": spec.credentials_secret,
+            "labels": spec.labels,
+        }));
+        Ok(Deployment::Skipped {
+            reason: "dry run".to_owned(),
+        })
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool, PreviewError> {
+        self.plan
+            .record(json!({ "backend": "previews", "action": "delete", "service": name }));
+        Ok(false)
+    }
+}

@@ -1,0 +1,176 @@
+//! `shared::run(handler)`: the whole life of a service binary.
+//!
+//! `SERVICE` (no arguments) serves deliveries over HTTP; `SERVICE replay --file F` runs the
+//! same decode-and-handle path on a file and prints what happened (see [`crate::replay`]).
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use events::Payload;
+
+use crate::{
+    auth::PushAuth,
+    backends::{
+        object_store,
+        publisher::{Publisher, PubsubPublisher},
+        secrets::{LocalSecretStore, SecretManagerStore, SecretStore},
+        databases::{DatabaseAdmin, PostgresAdmin},
+        previews::{CloudRunPreviews, PreviewServices, SkippedPreviews},
+    },
+    config::{RuntimeConfig, SecretStoreKind},
+    dispatch::{DispatchOptions, Dispatcher},
+    env::Env,
+    handler::Handler,
+    ledger::{Ledger, MIGRATOR},
+    replay::{self, ReplayArgs},
+    server, telemetry, Backends, Ctx,
+};
+
+#[derive(Parser)]
+#[command(about = "A groundskeeper service. Without a command, serves deliveries on $PORT.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve deliveries over HTTP (the default).
+    Serve,
+    /// Run a delivery from a file through the handler and print the decision as JSON.
+    Replay(ReplayArgs),
+}
+
+/// Runs the service binary: parses the command line, then serves or replays.
+/// Exit code: 0 done, 1 retry (or failure to start), 2 rejected (replay).
+pub async fn run<T, H>(handler: H) -> anyhow::Result<ExitCode>
+where
+    T: Payload,
+    H: Handler<T>,
+{
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    let config = RuntimeConfig::from_env(&env, &binary_name())?;
+    match cli.command {
+        None | Some(Command::Serve) => serve(handler, config).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Replay(args)) => replay::replay(handler, config, args).await,
+    }
+}
+
+async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> anyhow::Result<()> {
+    telemetry::init(&config.project, &config.service, config.log_json);
+    let backends = backends(&config).await?;
+    let ledger = match (&config.database_url, config.idempotency) {
+        (Some(url), true) => Some(
+            Ledger::connect(url, &config.service, config.lease)
+                .await
+                .context("connecting the idempotency ledger (DATABASE_URL)")?,
+        ),
+        _ => None,
+    };
+    let auth = match &config.push_auth {
+        Some(auth) => Some(PushAuth::new(auth.clone())),
+        None => {
+            tracing::warn!(
+                "PUSH AUTHENTICATION IS OFF: any caller can deliver events. \
+                 Set PUSH_AUDIENCE (and PUSH_ALLOWED_EMAILS) in production."
+            );
+            None
+        }
+    };
+    let options = DispatchOptions {
+        ledger,
+        dead_letter_topic: config.dead_letter_topic.clone(),
+        timeout: config.delivery_timeout,
+    };
+    let dispatcher = Dispatcher::new(handler, Ctx::new(backends), options);
+    let router = server::router(dispatcher, auth, &config.service);
+    let address = SocketAddr::new(config.listen_address, config.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address} (PORT / LISTEN_ADDRESS)"))?;
+    tracing::info!(%address, service = %config.service, "ready");
+    server::serve(listener, router, server::shutdown_signal(), config.shutdown_grace).await?;
+    Ok(())
+}
+
+/// The real backends, as configured. Clients connect lazily where they can, so a cold start
+/// does not wait on the network; the control database is migrated here when configured.
+pub async fn backends(config: &RuntimeConfig) -> anyhow::Result<Backends> {
+    let publisher: Arc<dyn Publisher> = Arc::new(
+        PubsubPublisher::new(&config.project, config.pubsub_emulator_host.as_deref())
+            .context("building the Pub/Sub publisher (GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST)")?,
+    );
+    let control_db = match &config.database_url {
+        Some(url) => {
+            let pool = crate::db::connect_lazy(url).context("DATABASE_URL")?;
+            MIGRATOR
+                .run(&pool)
+                .await
+                .context("migrating the control database (DATABASE_URL)")?;
+            Some(pool)
+        }
+        None => None,
+    };
+    let object_store = match &config.object_store_url {
+        Some(url) => Some(
+            object_store::from_url(url, config.storage_emulator_host.as_deref())
+                .await
+                .context("OBJECT_STORE_URL")?,
+        ),
+        None => None,
+    };
+    let secrets: Option<Arc<dyn SecretStore>> = match (config.secret_store, &control_db) {
+        (SecretStoreKind::SecretManager, _) => Some(Arc::new(
+            SecretManagerStore::connect(config.project.clone())
+                .await
+                .context("building the Secret Manager client (SECRET_STORE=secret-manager)")?,
+        )),
+        (SecretStoreKind::Local, Some(pool)) => Some(Arc::new(LocalSecretStore::new(pool.clone()))),
+        (SecretStoreKind::Local, None) => None,
+    };
+    Ok(Backends {
+        service: config.service.clone(),
+        events_topic: config.events_topic.clone(),
+        publisher,
+        control_db,
+        object_store,
+        secrets,
+        databases: managed_databases(config)?,
+        previews: previews(config).await?,
+        plan: None,
+    })
+}
+
+fn managed_databases(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn DatabaseAdmin>>> {
+    let Some(url) = &config.managed_database_url else {
+        return Ok(None);
+    };
+    let admin = PostgresAdmin::connect_lazy(url, None)
+        .context("MANAGED_DATABASE_URL")?
+        .with_public_address(&config.managed_database_public);
+    Ok(Some(Arc::new(admin)))
+}
+
+async fn previews(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn PreviewServices>>> {
+    Ok(Some(match &config.cloud_run_region {
+        Some(region) => Arc::new(
+            CloudRunPreviews::connect(config.project.clone(), region.clone())
+                .await
+                .context("building the Cloud Run client (CLOUD_RUN_REGION)")?,
+        ),
+        None => Arc::new(SkippedPreviews),
+    }))
+}
+
+/// The executable's file name, the service name when `K_SERVICE` is unset.
+fn binary_name() -> String {
+    std::env::args()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "groundskeeper-service".to_owned())
+}
