@@ -6,6 +6,7 @@
 
 pub mod budgets;
 pub mod cli;
+pub mod cli_gk;
 pub mod converge;
 pub mod desired;
 pub mod doctor;

@@ -21,6 +21,8 @@ use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 use shared::auth::{AuthConfig, AuthError, PushAuth, VerifiedCaller};
 
+mod support;
+
 const AUDIENCE: &str = "https://env-provisioner-abc123-ew.a.run.app/";
 const EMAIL: &str = "push-invoker@demo-project.iam.gserviceaccount.com";
 const SUBJECT: &str = "113774264463038321964";
@@ -463,4 +465,46 @@ async fn expired_keys_still_serve_while_the_key_server_is_down() {
         2,
         "the failed refresh is not retried at once"
     );
+}
+
+/// Through the service itself: refused pushes get 401 and never reach the handler.
+#[tokio::test]
+async fn the_service_refuses_unauthenticated_pushes_before_running_the_handler() {
+    use shared::backends::{publisher::RecordingPublisher, Plan};
+
+    let jwks = JwksServer::start().await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let publisher = Arc::new(RecordingPublisher::new(Plan::default()));
+    let service = support::spawn(
+        support::counting_handler(runs.clone()),
+        support::ctx(publisher),
+        support::options("dlq"),
+        Some(jwks.auth()),
+    )
+    .await;
+    let push = |authorization: Option<String>, id: &'static str| {
+        let url = service.url.clone();
+        async move {
+            let mut request = reqwest::Client::new().post(url).body(support::ping("done", id));
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            request.send().await.expect("request").status()
+        }
+    };
+    let token = |claims: Value, key: &TestKey| Some(format!("Bearer {}", key.sign("k1", &claims)));
+    let now = jsonwebtoken::get_current_timestamp();
+
+    assert_eq!(push(None, "a-1").await, StatusCode::UNAUTHORIZED, "no token");
+    let wrong_audience = with(push_claims(), "aud", json!("https://elsewhere.run.app/"));
+    assert_eq!(push(token(wrong_audience, google_key()), "a-2").await, StatusCode::UNAUTHORIZED);
+    let expired = with(push_claims(), "exp", json!(now - 600));
+    assert_eq!(push(token(expired, google_key()), "a-3").await, StatusCode::UNAUTHORIZED);
+    let forged = token(push_claims(), other_key());
+    assert_eq!(push(forged, "a-4").await, StatusCode::UNAUTHORIZED, "bad signature");
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "no refused push reached the handler");
+
+    let valid = token(push_claims(), google_key());
+    assert_eq!(push(valid, "a-5").await, StatusCode::NO_CONTENT);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
 }

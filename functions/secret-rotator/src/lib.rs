@@ -1,0 +1,1 @@
+//! secret-rotator (being written).

@@ -1,0 +1,110 @@
+//! `env list` and `env credentials`: reading the control state and the credentials secret.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use events::names::EnvName;
+use events::Tier;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use crate::output::{self, Output};
+
+/// One row of `env list`.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Listed {
+    /// The environment.
+    pub name: String,
+    /// Its tier.
+    pub tier: String,
+    /// Who asked for it.
+    pub owner: String,
+    /// `provisioning`, `ready`, `failed`, `deleting` or `deleted`.
+    pub status: String,
+    /// When the TTL sweep removes it.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The environments in the control state, by name; deleted ones only with `all`.
+pub async fn list(pool: &PgPool, all: bool, out: Output) -> anyhow::Result<()> {
+    let rows: Vec<Listed> = sqlx::query_as(
+        "SELECT name, tier, owner, status, expires_at FROM control.environments \
+         WHERE $1 OR status <> 'deleted' ORDER BY name",
+    )
+    .bind(all)
+    .fetch_all(pool)
+    .await
+    .context(NO_STATE)?;
+    output::print(out, &rows, |rows| table(rows))
+}
+
+/// The hint when the control table cannot be read.
+pub const NO_STATE: &str =
+    "reading control.environments (is DATABASE_URL the control database, and has env-provisioner started once?)";
+
+fn table(rows: &[Listed]) -> String {
+    let mut out = format!(
+        "{:<30} {:<9} {:<10} {:<28} {}\n",
+        "NAME", "TIER", "STATUS", "OWNER", "EXPIRES"
+    );
+    for r in rows {
+        let expires = r.expires_at.map_or("-".to_owned(), |t| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
+        out.push_str(&format!(
+            "{:<30} {:<9} {:<10} {:<28} {expires}\n",
+            r.name, r.tier, r.status, r.owner
+        ));
+    }
+    out
+}
+
+/// The tier of a live environment, from the control state.
+pub async fn tier_of(pool: &PgPool, name: &EnvName) -> anyhow::Result<Tier> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT tier, status FROM control.environments WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(pool)
+            .await
+            .context(NO_STATE)?;
+    match row {
+        Some((tier, status)) if status == "ready" => {
+            tier.parse().map_err(|e: String| anyhow::anyhow!(e))
+        }
+        Some((_, status)) => anyhow::bail!("environment {name} is {status}, not ready"),
+        None => anyhow::bail!("there is no environment {name}"),
+    }
+}
+
+/// The credentials JSON the provisioner writes (and the rotator replaces).
+#[derive(Deserialize)]
+struct Credentials {
+    host: String,
+    port: u16,
+    database: String,
+    user: String,
+    password: SecretString,
+    sslmode: Option<String>,
+}
+
+/// `postgres://user:password@host:port/database?sslmode=…` from the secret's JSON; every
+/// part is percent-encoded where the URL syntax needs it.
+pub fn connection_url(secret_json: &SecretString) -> anyhow::Result<SecretString> {
+    // serde's message could quote the input; say only what is wrong.
+    let c: Credentials = serde_json::from_str(secret_json.expose_secret())
+        .map_err(|e| anyhow::anyhow!("the secret is not credentials JSON ({:?})", e.classify()))?;
+    let mut url = reqwest::Url::parse("postgres://placeholder")?;
+    url.set_host(Some(&c.host))
+        .context("the secret's host is not a valid host name")?;
+    let set = |ok: Result<(), ()>| ok.map_err(|()| anyhow::anyhow!("cannot build the URL"));
+    set(url.set_port(Some(c.port)))?;
+    set(url.set_username(&c.user))?;
+    set(url.set_password(Some(c.password.expose_secret())))?;
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("cannot build the URL"))?
+        .push(&c.database);
+    if let Some(mode) = c.sslmode.filter(|m| !m.is_empty()) {
+        url.query_pairs_mut().append_pair("sslmode", &mode);
+    }
+    Ok(SecretString::from(String::from(url)))
+}

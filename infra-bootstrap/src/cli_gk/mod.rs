@@ -1,0 +1,99 @@
+//! The `groundskeeper` command line: parse, find the target, dispatch.
+//!
+//! Commands print their result on stdout (a message id, a table, a URL) and progress on
+//! stderr, so `ID=$(groundskeeper env request …)` works in a pipeline. `local` (the local
+//! stack, issue 6) joins [`Command`] as one more subcommand; it writes the state file that
+//! [`target::Target::discover`] reads ([`stack`]).
+
+mod args;
+pub mod env;
+pub mod publish;
+pub mod stack;
+pub mod target;
+pub mod wait;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use events::environment::{EnvironmentRequested, PreviewService, TeardownRequested};
+use events::rotation::RotationRequested;
+use events::TypedEvent;
+use secrecy::ExposeSecret;
+use shared::backends::publisher::Publisher;
+
+pub use args::{Cli, Command, EnvCommand, PublishArgs, RequestArgs, SecretCommand};
+
+use crate::output::{self, Output};
+
+/// Runs one command; the exit code says how it went (see `env wait`).
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env = shared::env::Env::from_process();
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let target = target::Target::discover(&env, &cwd).await?;
+    match cli.command {
+        Command::Env(EnvCommand::Request(a)) => {
+            anyhow::ensure!(a.image.is_some() || a.env.is_empty(), "--env needs --image");
+            let service = a.image.map(|image| PreviewService {
+                image,
+                env: a.env.into_iter().collect(),
+            });
+            let request = EnvironmentRequested {
+                name: a.name,
+                owner: a.owner,
+                tier: a.tier,
+                ttl: a.ttl,
+                labels: a.label.into_iter().collect(),
+                service,
+                from_backup: None,
+            };
+            let id = publish::send_typed(&target.publisher()?, &request).await?;
+            sent(cli.output, &id, EnvironmentRequested::TYPE)?;
+        }
+        Command::Env(EnvCommand::Teardown { name, reason }) => {
+            let request = TeardownRequested { name, reason };
+            let id = publish::send_typed(&target.publisher()?, &request).await?;
+            sent(cli.output, &id, TeardownRequested::TYPE)?;
+        }
+        Command::Env(EnvCommand::List { all }) => {
+            env::list(&target.control_db().await?, all, cli.output).await?;
+        }
+        Command::Env(EnvCommand::Wait { name, timeout, r#for }) => {
+            let pool = target.control_db().await?;
+            return wait::wait(&pool, &name, r#for, timeout.to_std()).await;
+        }
+        Command::Env(EnvCommand::Credentials { name, tier }) => {
+            let tier = match tier {
+                Some(tier) => tier,
+                None => env::tier_of(&target.control_db().await?, &name).await?,
+            };
+            let secret = name.secret_id(tier);
+            let json = target.secrets().await?.access(secret.as_str(), "current").await?;
+            println!("{}", env::connection_url(&json)?.expose_secret());
+        }
+        Command::Secret(SecretCommand::Rotate { secret, environment, reason }) => {
+            let request = RotationRequested { secret, environment, reason };
+            let id = publish::send_typed(&target.publisher()?, &request).await?;
+            sent(cli.output, &id, RotationRequested::TYPE)?;
+        }
+        Command::Publish(a) => {
+            let data = std::fs::read(&a.file)
+                .with_context(|| format!("reading {}", a.file.display()))?;
+            let (ty, topic, check) = publish::route(&a.r#type)?;
+            if !a.raw {
+                check(events::RawEvent::bare(ty, data.clone()))
+                    .map_err(|e| anyhow::anyhow!("not published: {e}"))?;
+            }
+            let topic = a.topic.as_deref().unwrap_or(topic);
+            let publisher: &dyn Publisher = &target.publisher()?;
+            let id = publish::send(publisher, topic, ty, data).await?;
+            sent(cli.output, &id, ty)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the message id (table) or `{"message_id", "type"}` (json).
+fn sent(out: Output, message_id: &str, ty: &str) -> anyhow::Result<()> {
+    let value = serde_json::json!({ "message_id": message_id, "type": ty });
+    output::print(out, &value, |_| format!("{message_id}\n"))
+}

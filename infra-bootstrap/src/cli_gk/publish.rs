@@ -1,0 +1,100 @@
+//! Publishing our events: which topic each type goes to, checking a payload against its type
+//! before it leaves, and the CloudEvents attributes every message carries.
+
+use anyhow::Context as _;
+use events::backup::{BackupCompleted, BackupFailed, BackupRequested, BackupWindow};
+use events::downscale::{DownscaleApplied, DownscaleResumed};
+use events::environment::{
+    EnvironmentDeleted, EnvironmentFailed, EnvironmentReady, EnvironmentRequested,
+    TeardownRequested, TtlSweep,
+};
+use events::rotation::{
+    RotationDue, RotationFailed, RotationManualRequired, RotationOverdue, RotationRequested,
+    SecretRotated,
+};
+use events::{DecodeError, OutgoingEvent, RawEvent, TypedEvent};
+use shared::backends::publisher::Publisher;
+
+/// Requests for env-provisioner (the manifests' `environment-requests`).
+pub const ENVIRONMENT_REQUESTS: &str = "environment-requests";
+/// Requests for secret-rotator (`rotation-due`).
+pub const ROTATION_DUE: &str = "rotation-due";
+/// Requests for backup-runner (`backup-window`).
+pub const BACKUP_WINDOW: &str = "backup-window";
+/// Follow-up events (the manifests' `events_topic`).
+pub const EVENTS: &str = "groundskeeper-events";
+
+/// `ce-source` of everything the CLI publishes.
+pub const SOURCE: &str = "//groundskeeper/cli";
+
+type Check = fn(RawEvent) -> Result<(), DecodeError>;
+
+fn check<T: TypedEvent>(raw: RawEvent) -> Result<(), DecodeError> {
+    raw.typed::<T>().map(drop)
+}
+
+/// Each of our types: the topic it is published to, and its decoder.
+pub const ROUTES: &[(&str, &str, Check)] = &[
+    (EnvironmentRequested::TYPE, ENVIRONMENT_REQUESTS, check::<EnvironmentRequested>),
+    (TeardownRequested::TYPE, ENVIRONMENT_REQUESTS, check::<TeardownRequested>),
+    (TtlSweep::TYPE, ENVIRONMENT_REQUESTS, check::<TtlSweep>),
+    (EnvironmentReady::TYPE, EVENTS, check::<EnvironmentReady>),
+    (EnvironmentFailed::TYPE, EVENTS, check::<EnvironmentFailed>),
+    (EnvironmentDeleted::TYPE, EVENTS, check::<EnvironmentDeleted>),
+    (RotationDue::TYPE, ROTATION_DUE, check::<RotationDue>),
+    (RotationRequested::TYPE, ROTATION_DUE, check::<RotationRequested>),
+    (SecretRotated::TYPE, EVENTS, check::<SecretRotated>),
+    (RotationFailed::TYPE, EVENTS, check::<RotationFailed>),
+    (RotationManualRequired::TYPE, EVENTS, check::<RotationManualRequired>),
+    (RotationOverdue::TYPE, EVENTS, check::<RotationOverdue>),
+    (BackupWindow::TYPE, BACKUP_WINDOW, check::<BackupWindow>),
+    (BackupRequested::TYPE, BACKUP_WINDOW, check::<BackupRequested>),
+    (BackupCompleted::TYPE, EVENTS, check::<BackupCompleted>),
+    (BackupFailed::TYPE, EVENTS, check::<BackupFailed>),
+    (DownscaleApplied::TYPE, EVENTS, check::<DownscaleApplied>),
+    (DownscaleResumed::TYPE, EVENTS, check::<DownscaleResumed>),
+];
+
+/// The route for `ty`, given in full or short (`environment.requested` for
+/// `dev.groundskeeper.environment.requested.v1`).
+pub fn route(ty: &str) -> anyhow::Result<(&'static str, &'static str, Check)> {
+    let full = format!("dev.groundskeeper.{ty}.v1");
+    ROUTES
+        .iter()
+        .find(|(t, _, _)| *t == ty || *t == full)
+        .copied()
+        .with_context(|| {
+            let known: Vec<&str> = ROUTES.iter().map(|(t, _, _)| *t).collect();
+            format!("unknown event type {ty:?}; ours are: {}", known.join(", "))
+        })
+}
+
+/// Publishes `data` as an event of type `ty` (already checked, or deliberately not) and
+/// returns the message id. The event id is fresh, so every publish is a new request.
+pub async fn send(
+    publisher: &dyn Publisher,
+    topic: &str,
+    ty: &'static str,
+    data: Vec<u8>,
+) -> anyhow::Result<String> {
+    let event = OutgoingEvent {
+        ty,
+        source: SOURCE.to_owned(),
+        id: uuid::Uuid::new_v4().to_string(),
+        time: chrono::Utc::now(),
+        data,
+    };
+    Ok(publisher.publish(topic, event.into_message()).await?)
+}
+
+/// Checks `payload` as its type would be checked on arrival, then publishes it.
+pub async fn send_typed<T: TypedEvent>(
+    publisher: &dyn Publisher,
+    payload: &T,
+) -> anyhow::Result<String> {
+    payload
+        .validate()
+        .map_err(|reason| anyhow::anyhow!("not published: {reason}"))?;
+    let (ty, topic, _) = route(T::TYPE)?;
+    send(publisher, topic, ty, serde_json::to_vec(payload)?).await
+}
