@@ -8,11 +8,17 @@
 //! `BENCH_SERVICE_ENV` (extra `K=V` pairs, space-separated, for example-service — for
 //! experiments such as `MALLOC_ARENA_MAX=1`).
 
+#[path = "runtime/body.rs"]
 mod body;
+#[path = "runtime/load.rs"]
 mod load;
+#[path = "runtime/peer.rs"]
 mod peer;
+#[path = "runtime/pin.rs"]
 mod pin;
+#[path = "runtime/report.rs"]
 mod report;
+#[path = "runtime/subject.rs"]
 mod subject;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -34,7 +40,8 @@ impl Settings {
     fn from_env() -> Self {
         let number = |name: &str, default: u64| -> u64 {
             std::env::var(name).ok().map_or(default, |v| {
-                v.parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number"))
+                v.parse()
+                    .unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number"))
             })
         };
         let service_env = std::env::var("BENCH_SERVICE_ENV").unwrap_or_default();
@@ -48,7 +55,9 @@ impl Settings {
             service_env: service_env
                 .split_whitespace()
                 .map(|pair| {
-                    let (k, v) = pair.split_once('=').expect("BENCH_SERVICE_ENV holds K=V pairs");
+                    let (k, v) = pair
+                        .split_once('=')
+                        .expect("BENCH_SERVICE_ENV holds K=V pairs");
                     (k.to_owned(), v.to_owned())
                 })
                 .collect(),
@@ -59,7 +68,9 @@ impl Settings {
 fn main() -> ExitCode {
     // `cargo test --benches` runs this without `--bench`: a benchmark is not a test.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("runtime benchmark: run it with `make bench` (cargo bench -p shared --bench runtime)");
+        println!(
+            "runtime benchmark: run it with `make bench` (cargo bench -p shared --bench runtime)"
+        );
         return ExitCode::SUCCESS;
     }
     body::check();
@@ -73,14 +84,15 @@ fn main() -> ExitCode {
     header(&settings, &peer);
 
     let ours = service(&settings, "warn", None);
-    let mut ours_cold = ColdStarts { name: "example-service".into(), times: vec![], rss_kib: vec![] };
-    let mut peer_cold = ColdStarts { name: peer.name.clone(), times: vec![], rss_kib: vec![] };
+    let mut ours_cold = ColdStarts::new("example-service");
+    let mut peer_cold = ColdStarts::new(&peer.name);
     // Alternating starts spread any background noise evenly over both.
     for _ in 0..settings.starts {
         for (subject, starts) in [(&ours, &mut ours_cold), (&peer, &mut peer_cold)] {
             let running = subject.start();
             starts.times.push(running.cold_start);
             starts.rss_kib.push(running.rss_ready_kib);
+            starts.rss_anon_kib.push(running.rss_anon_ready_kib);
         }
     }
     ours_cold.print();
@@ -91,7 +103,14 @@ fn main() -> ExitCode {
     let peer_load = throughput(&peer, settings.shape, "peer");
     let ledger = ledger_throughput(&settings);
 
-    let run = Run { ours_cold, peer_cold, ours: ours_load, ours_info, peer: peer_load, ledger };
+    let run = Run {
+        ours_cold,
+        peer_cold,
+        ours: ours_load,
+        ours_info,
+        peer: peer_load,
+        ledger,
+    };
     let missed = run.summarise();
     // Misses are findings, not a failed command: the figures above are the output.
     println!("{missed} target(s) missed");
@@ -101,13 +120,27 @@ fn main() -> ExitCode {
 fn header(settings: &Settings, peer: &Subject) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
         .unwrap_or_else(|| "?".into());
-    println!("runtime benchmark: {cpu}, {} CPU(s)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "runtime benchmark: {cpu}, {} CPU(s)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     if pin::available() {
-        println!("server pinned to core {}, client (load generator, cold-start poller) to core {}", pin::SERVICE_CORE, pin::CLIENT_CORE);
+        println!(
+            "server pinned to core {}, client (load generator, cold-start poller) to core {}",
+            pin::SERVICE_CORE,
+            pin::CLIENT_CORE
+        );
     } else {
-        println!("WARNING: fewer than 2 CPUs — nothing pinned; the figures do not follow the method");
+        println!(
+            "WARNING: fewer than 2 CPUs — nothing pinned; the figures do not follow the method"
+        );
     }
     println!(
         "cold starts: {} per server; load: {} keep-alive connections, {:?} warm-up, {:?} measured",
@@ -115,7 +148,10 @@ fn header(settings: &Settings, peer: &Subject) {
     );
     println!("peer: {} on node {}", peer.name, peer::node_version(peer));
     if !settings.service_env.is_empty() {
-        println!("example-service extra environment: {:?}", settings.service_env);
+        println!(
+            "example-service extra environment: {:?}",
+            settings.service_env
+        );
     }
     println!();
 }
@@ -140,16 +176,26 @@ fn service(settings: &Settings, rust_log: &str, database_url: Option<&str>) -> S
     if database_url.is_some() {
         name.push_str(" +ledger");
     }
-    Subject { name, program: PathBuf::from(SERVICE), args: vec![], env, cwd: None, port_args: vec![] }
+    Subject {
+        name,
+        program: PathBuf::from(SERVICE),
+        args: vec![],
+        env,
+        cwd: None,
+        port_args: vec![],
+    }
 }
 
 fn throughput(subject: &Subject, shape: Shape, run: &str) -> Throughput {
     let running = subject.start();
+    let cpu_before = running.cpu_time();
     let load = load::drive(running.addr, shape, run);
+    let cpu = running.cpu_time().saturating_sub(cpu_before);
     let result = Throughput {
         name: subject.name.clone(),
         rss_ready_kib: running.rss_ready_kib,
         rss_after_kib: running.rss_kib(),
+        cpu_per_request: cpu / u32::try_from(load.answered.max(1)).unwrap_or(u32::MAX),
         load,
     };
     result.print();
@@ -166,15 +212,27 @@ fn ledger_throughput(settings: &Settings) -> Throughput {
         .expect("runtime");
     let postgres = runtime.block_on(testbed::Postgres::start());
     let url = runtime.block_on(postgres.fresh_database());
-    let result = throughput(&service(settings, "warn", Some(&url)), settings.shape, "ledger");
+    let result = throughput(
+        &service(settings, "warn", Some(&url)),
+        settings.shape,
+        "ledger",
+    );
     let done: i64 = runtime.block_on(async {
-        let pool = sqlx::PgPool::connect(&url).await.expect("connect to the ledger database");
+        let pool = sqlx::PgPool::connect(&url)
+            .await
+            .expect("connect to the ledger database");
         sqlx::query_scalar("SELECT count(*) FROM control.deliveries WHERE status = 'done'")
             .fetch_one(&pool)
             .await
             .expect("count completed deliveries")
     });
-    println!("ledger          {} deliveries recorded done (≥ {} answered in the window)", done, result.load.ok);
-    assert!(done as u64 >= result.load.ok, "the ledger recorded fewer deliveries than were answered");
+    println!(
+        "ledger          {} deliveries recorded done (≥ {} answered in the window)",
+        done, result.load.ok
+    );
+    assert!(
+        done as u64 >= result.load.ok,
+        "the ledger recorded fewer deliveries than were answered"
+    );
     result
 }

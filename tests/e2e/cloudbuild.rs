@@ -7,11 +7,14 @@ use std::{collections::BTreeSet, path::Path};
 use serde_yaml_ng::Value;
 
 fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
 }
 
 fn cloudbuild() -> Value {
-    let text = std::fs::read_to_string(workspace().join("cloudbuild.yaml")).expect("cloudbuild.yaml");
+    let text =
+        std::fs::read_to_string(workspace().join("cloudbuild.yaml")).expect("cloudbuild.yaml");
     serde_yaml_ng::from_str(&text).expect("cloudbuild.yaml is YAML")
 }
 
@@ -59,7 +62,12 @@ fn services() -> BTreeSet<String> {
         .expect("functions/")
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.join("Cargo.toml").exists())
-        .map(|path| path.file_name().expect("name").to_string_lossy().into_owned())
+        .map(|path| {
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -91,20 +99,36 @@ fn every_service_is_built_pushed_and_deployed_and_nothing_else() {
     assert!(!services.is_empty());
     for service in &services {
         for stage in ["build", "push", "deploy"] {
-            assert!(ids.contains(format!("{stage}-{service}").as_str()), "no {stage}-{service} step");
+            assert!(
+                ids.contains(format!("{stage}-{service}").as_str()),
+                "no {stage}-{service} step"
+            );
         }
-        let deploy = steps(&build).iter().find(|s| id(s) == format!("deploy-{service}")).expect("deploy");
+        let deploy = steps(&build)
+            .iter()
+            .find(|s| id(s) == format!("deploy-{service}"))
+            .expect("deploy");
         let mut args = Vec::new();
         strings(&deploy["args"], &mut args);
         for flag in ["--no-allow-unauthenticated", "--cpu-boost"] {
-            assert!(args.iter().any(|a| a == flag), "deploy-{service} lacks {flag}");
+            assert!(
+                args.iter().any(|a| a == flag),
+                "deploy-{service} lacks {flag}"
+            );
         }
-        assert!(args.iter().any(|a| a.starts_with(&format!("--service-account={service}@"))));
-        assert!(args.iter().any(|a| a.contains(&format!("PUSH_AUDIENCE=https://{service}-"))));
+        assert!(args
+            .iter()
+            .any(|a| a.starts_with(&format!("--service-account={service}@"))));
+        assert!(args
+            .iter()
+            .any(|a| a.contains(&format!("PUSH_AUDIENCE=https://{service}-"))));
     }
     for id in &ids {
         if let Some(service) = id.strip_prefix("deploy-") {
-            assert!(services.contains(service), "{id} deploys {service}, which is not in functions/");
+            assert!(
+                services.contains(service),
+                "{id} deploys {service}, which is not in functions/"
+            );
         }
     }
 }
@@ -118,7 +142,11 @@ fn step_ids_are_unique_and_wait_for_existing_steps() {
         let mut waits = Vec::new();
         strings(&step["waitFor"], &mut waits);
         for wait in waits {
-            assert!(wait == "-" || seen.contains(wait.as_str()), "{} waits for unknown or later step {wait}", id(step));
+            assert!(
+                wait == "-" || seen.contains(wait.as_str()),
+                "{} waits for unknown or later step {wait}",
+                id(step)
+            );
         }
     }
 }
@@ -126,5 +154,8 @@ fn step_ids_are_unique_and_wait_for_existing_steps() {
 #[test]
 fn the_substitution_scanner_sees_both_spellings() {
     let found = substitutions_in("a ${_REGION} b $_REPO c $PROJECT_ID ${SHORT_SHA}");
-    assert_eq!(found, BTreeSet::from(["_REGION".to_owned(), "_REPO".to_owned()]));
+    assert_eq!(
+        found,
+        BTreeSet::from(["_REGION".to_owned(), "_REPO".to_owned()])
+    );
 }

@@ -2,13 +2,17 @@
 //! (no live process in its group, its port closed, its temp dir gone) once dropped.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use testbed::{FakeGcs, Postgres, PubsubEmulator};
 
 fn port_is_open(port: u16) -> bool {
-    TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok()
+    is_listening(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
+
+fn is_listening(addr: SocketAddr) -> bool {
+    TcpStream::connect(addr).is_ok()
 }
 
 #[test]
@@ -124,7 +128,8 @@ async fn pubsub_emulator_round_trips_and_its_group_dies_on_drop() {
 #[tokio::test]
 async fn fake_gcs_stores_objects_and_its_group_dies_on_drop() {
     let gcs = FakeGcs::start().await;
-    let (port, pgid) = (gcs.port(), gcs.pgid());
+    let (addr, pgid) = (gcs.addr(), gcs.pgid());
+    assert!(addr.ip().is_loopback(), "{addr}");
     let bucket = testbed::unique_name("bucket");
     gcs.create_bucket(&bucket).await;
     assert!(gcs.list_objects(&bucket).await.is_empty());
@@ -148,7 +153,7 @@ async fn fake_gcs_stores_objects_and_its_group_dies_on_drop() {
         "fake-gcs-server group {pgid} still alive"
     );
     assert!(
-        !port_is_open(port),
-        "fake-gcs-server still listens on {port} after drop"
+        !is_listening(addr),
+        "fake-gcs-server still listens on {addr} after drop"
     );
 }

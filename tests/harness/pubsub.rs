@@ -64,8 +64,12 @@ impl PubsubEmulator {
             .arg(format!("--host-port=127.0.0.1:{port}"))
             .arg(format!("--project={project}"))
             .arg(format!("--data-dir={}", dir.path().display()));
-        let mut process =
-            ProcessGroup::spawn("the Pub/Sub emulator", command, &dir.path().join("log"));
+        let mut process = ProcessGroup::spawn(
+            "the Pub/Sub emulator",
+            command,
+            &dir.path().join("log"),
+            INSTALL_HINT,
+        );
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -80,9 +84,6 @@ impl PubsubEmulator {
                 }
             })
             .await;
-        if process.log_tail().contains("not installed") {
-            panic!("{}\n{INSTALL_HINT}", process.log_tail());
-        }
         Self {
             port,
             project,

@@ -56,7 +56,12 @@ impl Config {
         Ok(Self {
             password_length,
             policy_days: days("ROTATION_POLICY_DAYS", 30)?,
-            tier_policy_days: [tier("EPHEMERAL")?, tier("DEV")?, tier("STAGING")?, tier("PROD")?],
+            tier_policy_days: [
+                tier("EPHEMERAL")?,
+                tier("DEV")?,
+                tier("STAGING")?,
+                tier("PROD")?,
+            ],
             manual_policy_days: days("MANUAL_ROTATION_POLICY_DAYS", 90)?,
             grace_period: Duration::from_secs(env.parse_or("GRACE_PERIOD_SECS", 3600)?),
             retention: Duration::from_secs(env.parse_or("RETENTION_SECS", 7 * 24 * 3600)?),

@@ -1,17 +1,11 @@
 //! The credentials secret's payload, exactly as env-provisioner writes it (JSON `host, port,
 //! database, user, password, sslmode`), and logging in with it the way a client would.
 
-use std::time::Duration;
-
 use events::names::DbIdent;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use shared::backends::databases::DbError;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use sqlx::{ConnectOptions, Connection, PgConnection};
-
-/// How long a test login may take before it counts as the server being unavailable.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
+use sqlx::ConnectOptions;
 
 /// One database credential. `Debug` never shows the password ([`SecretString`]).
 #[derive(Debug, Clone, Deserialize)]
@@ -88,64 +82,6 @@ impl Credential {
             .ssl_mode(mode)
             .options([("standard_conforming_strings", "on")])
             .disable_statement_logging())
-    }
-
-    /// Logs in and runs a check query; `then` may run more statements on the connection.
-    pub async fn login(&self, require_tls: bool, then: Option<&str>) -> Result<(), DbError> {
-        let action = format!("log in as {} to {}", self.user.quoted(), self.database);
-        let options = self.options(require_tls).map_err(|reason| DbError::Refused {
-            action: action.clone(),
-            reason,
-        })?;
-        let login = async {
-            let mut conn = PgConnection::connect_with(&options).await?;
-            sqlx::query("SELECT 1").execute(&mut conn).await?;
-            if let Some(sql) = then {
-                sqlx::raw_sql(sql).execute(&mut conn).await?;
-            }
-            conn.close().await
-        };
-        match tokio::time::timeout(LOGIN_TIMEOUT, login).await {
-            Err(_) => Err(DbError::Unavailable {
-                action,
-                reason: "timed out".into(),
-            }),
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(classify(action, self, e)),
-        }
-    }
-}
-
-/// Authentication and privilege errors are a failed login; connection trouble is worth a
-/// retry; anything else is refused.
-fn classify(action: String, credential: &Credential, error: sqlx::Error) -> DbError {
-    match &error {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            let reason = format!("{} (SQLSTATE {code})", db.message());
-            if code.starts_with("28") || code == "42501" || code == "3D000" {
-                DbError::LoginFailed {
-                    role: credential.user.to_string(),
-                    database: credential.database.clone(),
-                    reason,
-                }
-            } else if ["08", "53", "57", "40"].iter().any(|c| code.starts_with(c)) {
-                DbError::Unavailable { action, reason }
-            } else {
-                DbError::Refused { action, reason }
-            }
-        }
-        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut => {
-            DbError::Unavailable {
-                action,
-                reason: error.to_string(),
-            }
-        }
-        // TLS required but refused or unverifiable: a configuration problem, not a blip.
-        _ => DbError::Refused {
-            action,
-            reason: error.to_string(),
-        },
     }
 }
 

@@ -49,7 +49,10 @@ pub struct Policy {
 pub fn policy(config: &Config, info: &SecretInfo) -> Result<Policy, String> {
     let label = |key: &str| info.labels.get(key).map(String::as_str);
     if label("managed-by") != Some("groundskeeper") {
-        return Err(format!("secret {} is not managed by groundskeeper", info.name));
+        return Err(format!(
+            "secret {} is not managed by groundskeeper",
+            info.name
+        ));
     }
     let mode = match label("rotation") {
         Some("manual") => Mode::Manual,

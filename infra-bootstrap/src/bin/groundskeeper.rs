@@ -1,9 +1,18 @@
 //! `groundskeeper`: request environments, wait for them, read their credentials and publish
 //! our events — for people and CI pipelines. The commands live in `infra_bootstrap::cli_gk`.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<std::process::ExitCode> {
-    infra_bootstrap::cli_gk::run(infra_bootstrap::cli_gk::Cli::parse()).await
+async fn main() -> ExitCode {
+    match infra_bootstrap::cli_gk::run(infra_bootstrap::cli_gk::Cli::parse()).await {
+        Ok(code) => code,
+        // One line with the causes, no backtrace: this is read in CI logs.
+        Err(e) => {
+            eprintln!("groundskeeper: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

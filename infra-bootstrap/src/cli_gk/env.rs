@@ -76,14 +76,15 @@ pub async fn tier_of(pool: &PgPool, name: &EnvName) -> anyhow::Result<Tier> {
     }
 }
 
-/// The credentials JSON the provisioner writes (and the rotator replaces).
+/// The credentials JSON the provisioner writes (and the rotator replaces). No `Debug`, and
+/// it lives only while the URL is built.
 #[derive(Deserialize)]
 struct Credentials {
     host: String,
     port: u16,
     database: String,
     user: String,
-    password: SecretString,
+    password: String,
     sslmode: Option<String>,
 }
 
@@ -99,7 +100,7 @@ pub fn connection_url(secret_json: &SecretString) -> anyhow::Result<SecretString
     let set = |ok: Result<(), ()>| ok.map_err(|()| anyhow::anyhow!("cannot build the URL"));
     set(url.set_port(Some(c.port)))?;
     set(url.set_username(&c.user))?;
-    set(url.set_password(Some(c.password.expose_secret())))?;
+    set(url.set_password(Some(&c.password)))?;
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("cannot build the URL"))?
         .push(&c.database);
@@ -107,4 +108,27 @@ pub fn connection_url(secret_json: &SecretString) -> anyhow::Result<SecretString
         url.query_pairs_mut().append_pair("sslmode", &mode);
     }
     Ok(SecretString::from(String::from(url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_carries_every_credential_field_encoded() {
+        let json = r#"{"host":"10.0.0.7","port":5433,"database":"env_shop","user":"env_shop_a",
+                       "password":"a-b.c_d~e/f@g","sslmode":"require"}"#;
+        let url = connection_url(&SecretString::from(json)).expect("url");
+        assert_eq!(
+            url.expose_secret(),
+            "postgres://env_shop_a:a-b.c_d~e%2Ff%40g@10.0.0.7:5433/env_shop?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn a_secret_that_is_not_credentials_is_refused_without_echoing_it() {
+        let err = connection_url(&SecretString::from(r#"{"password":"hunter2-hunter2"}"#))
+            .expect_err("missing fields");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
 }

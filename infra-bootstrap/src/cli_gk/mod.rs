@@ -57,7 +57,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Env(EnvCommand::List { all }) => {
             env::list(&target.control_db().await?, all, cli.output).await?;
         }
-        Command::Env(EnvCommand::Wait { name, timeout, r#for }) => {
+        Command::Env(EnvCommand::Wait {
+            name,
+            timeout,
+            r#for,
+        }) => {
             let pool = target.control_db().await?;
             return wait::wait(&pool, &name, r#for, timeout.to_std()).await;
         }
@@ -67,17 +71,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => env::tier_of(&target.control_db().await?, &name).await?,
             };
             let secret = name.secret_id(tier);
-            let json = target.secrets().await?.access(secret.as_str(), "current").await?;
+            let json = target
+                .secrets()
+                .await?
+                .access(secret.as_str(), "current")
+                .await?;
             println!("{}", env::connection_url(&json)?.expose_secret());
         }
-        Command::Secret(SecretCommand::Rotate { secret, environment, reason }) => {
-            let request = RotationRequested { secret, environment, reason };
+        Command::Secret(SecretCommand::Rotate {
+            secret,
+            environment,
+            reason,
+        }) => {
+            let request = RotationRequested {
+                secret,
+                environment,
+                reason,
+            };
             let id = publish::send_typed(&target.publisher()?, &request).await?;
             sent(cli.output, &id, RotationRequested::TYPE)?;
         }
         Command::Publish(a) => {
-            let data = std::fs::read(&a.file)
-                .with_context(|| format!("reading {}", a.file.display()))?;
+            let data =
+                std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
             let (ty, topic, check) = publish::route(&a.r#type)?;
             if !a.raw {
                 check(events::RawEvent::bare(ty, data.clone()))

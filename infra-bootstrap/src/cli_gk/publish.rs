@@ -35,20 +35,44 @@ fn check<T: TypedEvent>(raw: RawEvent) -> Result<(), DecodeError> {
 
 /// Each of our types: the topic it is published to, and its decoder.
 pub const ROUTES: &[(&str, &str, Check)] = &[
-    (EnvironmentRequested::TYPE, ENVIRONMENT_REQUESTS, check::<EnvironmentRequested>),
-    (TeardownRequested::TYPE, ENVIRONMENT_REQUESTS, check::<TeardownRequested>),
+    (
+        EnvironmentRequested::TYPE,
+        ENVIRONMENT_REQUESTS,
+        check::<EnvironmentRequested>,
+    ),
+    (
+        TeardownRequested::TYPE,
+        ENVIRONMENT_REQUESTS,
+        check::<TeardownRequested>,
+    ),
     (TtlSweep::TYPE, ENVIRONMENT_REQUESTS, check::<TtlSweep>),
     (EnvironmentReady::TYPE, EVENTS, check::<EnvironmentReady>),
     (EnvironmentFailed::TYPE, EVENTS, check::<EnvironmentFailed>),
-    (EnvironmentDeleted::TYPE, EVENTS, check::<EnvironmentDeleted>),
+    (
+        EnvironmentDeleted::TYPE,
+        EVENTS,
+        check::<EnvironmentDeleted>,
+    ),
     (RotationDue::TYPE, ROTATION_DUE, check::<RotationDue>),
-    (RotationRequested::TYPE, ROTATION_DUE, check::<RotationRequested>),
+    (
+        RotationRequested::TYPE,
+        ROTATION_DUE,
+        check::<RotationRequested>,
+    ),
     (SecretRotated::TYPE, EVENTS, check::<SecretRotated>),
     (RotationFailed::TYPE, EVENTS, check::<RotationFailed>),
-    (RotationManualRequired::TYPE, EVENTS, check::<RotationManualRequired>),
+    (
+        RotationManualRequired::TYPE,
+        EVENTS,
+        check::<RotationManualRequired>,
+    ),
     (RotationOverdue::TYPE, EVENTS, check::<RotationOverdue>),
     (BackupWindow::TYPE, BACKUP_WINDOW, check::<BackupWindow>),
-    (BackupRequested::TYPE, BACKUP_WINDOW, check::<BackupRequested>),
+    (
+        BackupRequested::TYPE,
+        BACKUP_WINDOW,
+        check::<BackupRequested>,
+    ),
     (BackupCompleted::TYPE, EVENTS, check::<BackupCompleted>),
     (BackupFailed::TYPE, EVENTS, check::<BackupFailed>),
     (DownscaleApplied::TYPE, EVENTS, check::<DownscaleApplied>),
@@ -97,4 +121,46 @@ pub async fn send_typed<T: TypedEvent>(
         .map_err(|reason| anyhow::anyhow!("not published: {reason}"))?;
     let (ty, topic, _) = route(T::TYPE)?;
     send(publisher, topic, ty, serde_json::to_vec(payload)?).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_of_ours_has_a_route_to_a_topic_of_the_local_manifest() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/local.toml");
+        let manifest =
+            crate::manifest::Manifest::load(std::path::Path::new(path)).expect("local.toml");
+        let mut topics: Vec<&str> = manifest
+            .services
+            .iter()
+            .flat_map(|s| s.topics.iter().map(String::as_str))
+            .collect();
+        topics.push(&manifest.events_topic);
+        for ty in events::types::OURS {
+            let (_, topic, _) = route(ty).expect("routed");
+            assert!(
+                topics.contains(&topic),
+                "{ty} goes to {topic}, which local.toml lacks"
+            );
+        }
+        assert_eq!(ROUTES.len(), events::types::OURS.len());
+    }
+
+    #[test]
+    fn short_names_resolve_and_payloads_are_checked_by_their_type() {
+        let (ty, topic, check) = route("environment.teardown.requested").expect("short name");
+        assert_eq!(
+            (ty, topic),
+            (
+                events::types::ENVIRONMENT_TEARDOWN_REQUESTED,
+                ENVIRONMENT_REQUESTS
+            )
+        );
+        assert!(check(RawEvent::bare(ty, br#"{"name": "shop"}"#.to_vec())).is_ok());
+        let err = check(RawEvent::bare(ty, br#"{"name": "Shop"}"#.to_vec())).expect_err("bad name");
+        assert!(err.to_string().contains("uppercase"), "{err}");
+        assert!(route("environment.exploded").is_err());
+    }
 }

@@ -120,3 +120,42 @@ impl StackState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_state_file_upwards_is_found_and_the_variable_wins() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let deep = root.path().join("functions/env-provisioner/src");
+        std::fs::create_dir_all(&deep).expect("dirs");
+        assert_eq!(locate(None, &deep), None);
+        std::fs::create_dir_all(root.path().join(STATE_DIR)).expect("state dir");
+        let file = root.path().join(STATE_DIR).join(STATE_FILE);
+        std::fs::write(&file, "{}").expect("write");
+        assert_eq!(locate(None, &deep), Some(file));
+        let elsewhere = Path::new("/somewhere/else");
+        assert_eq!(
+            locate(Some(elsewhere), &deep),
+            Some(elsewhere.join(STATE_FILE))
+        );
+    }
+
+    #[test]
+    fn a_written_state_reads_back_and_another_version_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(STATE_FILE);
+        assert!(StackState::read(&path).expect("absent is fine").is_none());
+        let text = r#"{"version": 1, "project": "p", "pubsub_emulator_host": "127.0.0.1:8085",
+                       "database_url": "postgres://postgres@127.0.0.1:5432/gk", "future": true}"#;
+        std::fs::write(&path, text).expect("write");
+        let state = StackState::read(&path).expect("read").expect("present");
+        assert_eq!(state.pubsub_emulator_host, "127.0.0.1:8085");
+        state.write(&path).expect("write back");
+        assert!(StackState::read(&path).expect("read").expect("present") == state);
+        std::fs::write(&path, text.replace("\"version\": 1", "\"version\": 2")).expect("write");
+        let err = StackState::read(&path).err().expect("version 2 is refused");
+        assert!(err.to_string().contains("version 2"), "{err}");
+    }
+}

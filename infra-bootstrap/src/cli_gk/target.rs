@@ -65,15 +65,15 @@ impl Target {
 
     /// The environment's settings (see the module documentation).
     pub fn from_env(env: &Env) -> anyhow::Result<Self> {
-        let project = env.required("GOOGLE_CLOUD_PROJECT").context(
+        let project = env.optional("GOOGLE_CLOUD_PROJECT").context(
             "no local stack is running (`groundskeeper local up`) and GOOGLE_CLOUD_PROJECT is not set",
         )?;
         let secret_store = match env.optional("SECRET_STORE").as_deref() {
             None | Some("local") => SecretStoreKind::Local,
             Some("secret-manager") => SecretStoreKind::SecretManager,
-            Some(other) => anyhow::bail!(
-                "SECRET_STORE: {other:?} is neither `local` nor `secret-manager`"
-            ),
+            Some(other) => {
+                anyhow::bail!("SECRET_STORE: {other:?} is neither `local` nor `secret-manager`")
+            }
         };
         Ok(Self {
             project,

@@ -47,7 +47,9 @@ pub async fn wait(
                 .fetch_optional(pool)
                 .await
                 .map_err(|e| anyhow::anyhow!("{NO_STATE}: {e}"))?;
-        let status = row.as_ref().map_or("not requested yet", |(s, _)| s.as_str());
+        let status = row
+            .as_ref()
+            .map_or("not requested yet", |(s, _)| s.as_str());
         match (until, status) {
             (Until::Ready, "ready") | (Until::Deleted, "deleted" | "not requested yet") => {
                 println!("{}", if row.is_some() { status } else { "deleted" });

@@ -33,7 +33,9 @@ pub fn raw_request(body: &[u8]) -> Vec<u8> {
 /// Fails the benchmark early if the constant above stops being what it claims.
 pub fn check() {
     use base64::Engine as _;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(DATA).expect("base64");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(DATA)
+        .expect("base64");
     assert_eq!(decoded, br#"{"name":"demo"}"#, "DATA is the demo ping");
     let body: serde_json::Value = serde_json::from_slice(&ping("x-1")).expect("the body is JSON");
     assert_eq!(body["message"]["attributes"]["ce-id"], "x-1");

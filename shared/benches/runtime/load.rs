@@ -29,6 +29,8 @@ pub struct LoadResult {
     pub ok: u64,
     /// Other answers and transport errors inside the window.
     pub errors: u64,
+    /// Answers of any kind over warm-up and window together.
+    pub answered: u64,
     /// Latency of every request sent inside the window, sorted, in nanoseconds.
     pub latencies_ns: Vec<u64>,
     pub window: Duration,
@@ -70,6 +72,7 @@ pub fn drive(addr: SocketAddr, shape: Shape, run: &str) -> LoadResult {
                 let part = task.await.expect("load task");
                 total.ok += part.ok;
                 total.errors += part.errors;
+                total.answered += part.answered;
                 total.latencies_ns.extend(part.latencies_ns);
             }
             total.latencies_ns.sort_unstable();
@@ -100,7 +103,9 @@ async fn connection(addr: SocketAddr, prefix: String, start: Instant, end: Insta
             let request = Request::post("/")
                 .header(header::HOST, "127.0.0.1")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(body::ping(&format!("{prefix}-{seq}")))))
+                .body(Full::new(Bytes::from(body::ping(&format!(
+                    "{prefix}-{seq}"
+                )))))
                 .expect("a valid request");
             let status = match sender.send_request(request).await {
                 Ok(response) => {
@@ -110,6 +115,7 @@ async fn connection(addr: SocketAddr, prefix: String, start: Instant, end: Insta
                 Err(_) => None,
             };
             let done = Instant::now();
+            result.answered += u64::from(status.is_some());
             if sent >= start {
                 result.latencies_ns.push((done - sent).as_nanos() as u64);
                 match status {
@@ -126,7 +132,9 @@ async fn connection(addr: SocketAddr, prefix: String, start: Instant, end: Insta
     result
 }
 
-async fn connect(addr: SocketAddr) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Box<dyn std::error::Error>> {
+async fn connect(
+    addr: SocketAddr,
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Box<dyn std::error::Error>> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;

@@ -18,19 +18,30 @@ pub fn prepare(target_dir: &Path) -> Subject {
     let node = find_on_path("node").unwrap_or_else(|| panic!("node not found; {INSTALL_HINT}"));
     let dir = target_dir.join("bench-peer");
     std::fs::create_dir_all(&dir).expect("create the peer's directory");
-    let manifest = std::fs::read(Path::new(SOURCE).join("package.json")).expect("read peer/package.json");
+    let manifest =
+        std::fs::read(Path::new(SOURCE).join("package.json")).expect("read peer/package.json");
     let installed = std::fs::read(dir.join("package.json")).ok();
     if installed.as_ref() != Some(&manifest) || !dir.join(FRAMEWORK).join("package.json").exists() {
         std::fs::write(dir.join("package.json"), &manifest).expect("write the peer's package.json");
-        eprintln!("installing the peer's @google-cloud/functions-framework from npm into {}", dir.display());
+        eprintln!(
+            "installing the peer's @google-cloud/functions-framework from npm into {}",
+            dir.display()
+        );
         let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--omit=dev", "--prefix"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--omit=dev",
+                "--prefix",
+            ])
             .arg(&dir)
             .status()
             .unwrap_or_else(|e| panic!("run npm: {e}; {INSTALL_HINT}"));
         assert!(status.success(), "npm install of the peer failed: {status}");
     }
-    std::fs::copy(Path::new(SOURCE).join("index.js"), dir.join("index.js")).expect("copy peer/index.js");
+    std::fs::copy(Path::new(SOURCE).join("index.js"), dir.join("index.js"))
+        .expect("copy peer/index.js");
     let version = framework_version(&dir);
     Subject {
         name: format!("node functions-framework {version}"),
@@ -38,7 +49,10 @@ pub fn prepare(target_dir: &Path) -> Subject {
         // The framework's own CLI (what `npx functions-framework` runs), started by node
         // directly so npx's start-up is not charged to the peer.
         args: vec![
-            dir.join(FRAMEWORK).join("build/src/main.js").display().to_string(),
+            dir.join(FRAMEWORK)
+                .join("build/src/main.js")
+                .display()
+                .to_string(),
             "--target=ping".into(),
             "--signature-type=http".into(),
             format!("--source={}", dir.display()),
@@ -52,8 +66,10 @@ pub fn prepare(target_dir: &Path) -> Subject {
 
 /// The installed framework's version, for the report.
 fn framework_version(dir: &Path) -> String {
-    let manifest = std::fs::read(dir.join(FRAMEWORK).join("package.json")).expect("framework package.json");
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest).expect("framework package.json is JSON");
+    let manifest =
+        std::fs::read(dir.join(FRAMEWORK).join("package.json")).expect("framework package.json");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest).expect("framework package.json is JSON");
     manifest["version"].as_str().unwrap_or("?").to_owned()
 }
 

@@ -10,9 +10,19 @@ pub struct ColdStarts {
     pub name: String,
     pub times: Vec<Duration>,
     pub rss_kib: Vec<u64>,
+    pub rss_anon_kib: Vec<u64>,
 }
 
 impl ColdStarts {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            times: vec![],
+            rss_kib: vec![],
+            rss_anon_kib: vec![],
+        }
+    }
+
     pub fn median(&self) -> Duration {
         quantile(&self.times, 0.5)
     }
@@ -22,9 +32,7 @@ impl ColdStarts {
     }
 
     pub fn rss_median_kib(&self) -> u64 {
-        let mut rss = self.rss_kib.clone();
-        rss.sort_unstable();
-        rss[rss.len() / 2]
+        median(&self.rss_kib)
     }
 
     pub fn print(&self) {
@@ -35,7 +43,11 @@ impl ColdStarts {
             ms(self.p90()),
             self.times.len()
         );
-        println!("rss ready       {:<40} median {} MiB", self.name, mib(self.rss_median_kib()));
+        println!(
+            "rss ready       {:<40} median {} MiB",
+            self.name,
+            mib(self.rss_median_kib())
+        );
     }
 }
 
@@ -44,6 +56,8 @@ pub struct Throughput {
     pub name: String,
     pub rss_ready_kib: u64,
     pub rss_after_kib: u64,
+    /// Server CPU time over warm-up and window, per answered request.
+    pub cpu_per_request: Duration,
     pub load: LoadResult,
 }
 
@@ -51,12 +65,13 @@ impl Throughput {
     pub fn print(&self) {
         let load = &self.load;
         println!(
-            "throughput      {:<40} {:.0} req/s  p50 {} ms  p99 {} ms  errors {}",
+            "throughput      {:<40} {:.0} req/s  p50 {} ms  p99 {} ms  errors {}  server CPU {:.1} µs/req",
             self.name,
             load.per_second(),
             ms(load.quantile(0.5)),
             ms(load.quantile(0.99)),
-            load.errors
+            load.errors,
+            self.cpu_per_request.as_secs_f64() * 1e6
         );
         println!(
             "rss             {:<40} ready {} MiB  after load {} MiB",
@@ -85,20 +100,55 @@ impl Run {
     /// Prints the summary table and the verdicts; returns how many targets were missed.
     pub fn summarise(&self) -> usize {
         let cold_ratio = secs(self.peer_cold.median()) / secs(self.ours_cold.median());
-        let rss_ratio = self.peer_cold.rss_median_kib() as f64 / self.ours_cold.rss_median_kib() as f64;
+        let rss_ratio =
+            self.peer_cold.rss_median_kib() as f64 / self.ours_cold.rss_median_kib() as f64;
         let rps_ratio = self.ours.load.per_second() / self.peer.load.per_second();
         println!();
-        println!("| figure | {} | {} | ratio |", "example-service", self.peer_cold.name);
+        println!(
+            "| figure | {} | {} | ratio |",
+            "example-service", self.peer_cold.name
+        );
         println!("|---|---|---|---|");
-        row("cold start median (ms)", ms(self.ours_cold.median()), ms(self.peer_cold.median()), cold_ratio);
-        println!("| cold start p90 (ms) | {} | {} | |", ms(self.ours_cold.p90()), ms(self.peer_cold.p90()));
-        row("RSS ready (MiB)", mib(self.ours_cold.rss_median_kib()), mib(self.peer_cold.rss_median_kib()), rss_ratio);
-        println!("| RSS after load (MiB) | {} | {} | |", mib(self.ours.rss_after_kib), mib(self.peer.rss_after_kib));
-        row("req/s, 32 conns", format!("{:.0}", self.ours.load.per_second()), format!("{:.0}", self.peer.load.per_second()), rps_ratio);
+        row(
+            "cold start median (ms)",
+            ms(self.ours_cold.median()),
+            ms(self.peer_cold.median()),
+            cold_ratio,
+        );
+        println!(
+            "| cold start p90 (ms) | {} | {} | |",
+            ms(self.ours_cold.p90()),
+            ms(self.peer_cold.p90())
+        );
+        row(
+            "RSS ready (MiB)",
+            mib(self.ours_cold.rss_median_kib()),
+            mib(self.peer_cold.rss_median_kib()),
+            rss_ratio,
+        );
+        println!(
+            "| RSS after load (MiB) | {} | {} | |",
+            mib(self.ours.rss_after_kib),
+            mib(self.peer.rss_after_kib)
+        );
+        row(
+            "req/s, 32 conns",
+            format!("{:.0}", self.ours.load.per_second()),
+            format!("{:.0}", self.peer.load.per_second()),
+            rps_ratio,
+        );
         for (what, q) in [("p50", 0.5), ("p99", 0.99)] {
-            println!("| {what} latency (ms) | {} | {} | |", ms(self.ours.load.quantile(q)), ms(self.peer.load.quantile(q)));
+            println!(
+                "| {what} latency (ms) | {} | {} | |",
+                ms(self.ours.load.quantile(q)),
+                ms(self.peer.load.quantile(q))
+            );
         }
-        println!("| req/s, info log line per delivery | {:.0} (p99 {} ms) | | |", self.ours_info.load.per_second(), ms(self.ours_info.p99()));
+        println!(
+            "| req/s, info log line per delivery | {:.0} (p99 {} ms) | | |",
+            self.ours_info.load.per_second(),
+            ms(self.ours_info.p99())
+        );
         println!(
             "| deliveries/s, ledger on | {:.0} (p50 {} ms, p99 {} ms) | | |",
             self.ledger.load.per_second(),
@@ -106,12 +156,26 @@ impl Run {
             ms(self.ledger.p99())
         );
         println!();
-        let no_errors = [&self.ours, &self.ours_info, &self.peer, &self.ledger].iter().all(|t| t.load.errors == 0);
+        let no_errors = [&self.ours, &self.ours_info, &self.peer, &self.ledger]
+            .iter()
+            .all(|t| t.load.errors == 0);
         let verdicts = [
-            ("cold start ≥ 20× faster than the peer and ≤ 9 ms", cold_ratio >= 20.0 && self.ours_cold.median() <= Duration::from_millis(9)),
-            ("RSS ready ≤ 1/8 of the peer and ≤ 8 MiB", rss_ratio >= 8.0 && self.ours_cold.rss_median_kib() <= 8 * 1024),
-            ("req/s ≥ 10× the peer with p99 ≤ 2 ms", rps_ratio >= 10.0 && self.ours.p99() <= Duration::from_millis(2)),
-            ("≥ 5k deliveries/s with the ledger on", self.ledger.load.per_second() >= 5000.0),
+            (
+                "cold start ≥ 20× faster than the peer and ≤ 9 ms",
+                cold_ratio >= 20.0 && self.ours_cold.median() <= Duration::from_millis(9),
+            ),
+            (
+                "RSS ready ≤ 1/8 of the peer and ≤ 8 MiB",
+                rss_ratio >= 8.0 && self.ours_cold.rss_median_kib() <= 8 * 1024,
+            ),
+            (
+                "req/s ≥ 10× the peer with p99 ≤ 2 ms",
+                rps_ratio >= 10.0 && self.ours.p99() <= Duration::from_millis(2),
+            ),
+            (
+                "≥ 5k deliveries/s with the ledger on",
+                self.ledger.load.per_second() >= 5000.0,
+            ),
             ("no failed request in any throughput run", no_errors),
         ];
         for (target, met) in &verdicts {
@@ -129,6 +193,12 @@ fn quantile(values: &[Duration], q: f64) -> Duration {
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn median(values: &[u64]) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
 }
 
 fn secs(d: Duration) -> f64 {

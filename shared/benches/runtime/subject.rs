@@ -39,6 +39,8 @@ pub struct Running {
     pub cold_start: Duration,
     /// VmRSS right after the first 2xx, in KiB.
     pub rss_ready_kib: u64,
+    /// RssAnon at the same moment, in KiB.
+    pub rss_anon_ready_kib: u64,
 }
 
 impl Subject {
@@ -49,7 +51,11 @@ impl Subject {
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
-            .args(self.port_args.iter().map(|a| a.replace("{port}", &port.to_string())))
+            .args(
+                self.port_args
+                    .iter()
+                    .map(|a| a.replace("{port}", &port.to_string())),
+            )
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("PORT", port.to_string())
@@ -63,16 +69,20 @@ impl Subject {
             let started = Instant::now();
             // spawn returns once the child has exec'd (std reports exec failures through a
             // pipe), so the clock covers fork + exec + the server's own start.
-            let child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", self.name));
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {}: {e}", self.name));
             pin::pin_current_thread(pin::CLIENT_CORE);
             let mut running = Running {
                 child,
                 addr,
                 cold_start: Duration::ZERO,
                 rss_ready_kib: 0,
+                rss_anon_ready_kib: 0,
             };
             running.cold_start = running.first_2xx(&request, started, &self.name);
             running.rss_ready_kib = running.rss_kib();
+            running.rss_anon_ready_kib = running.rss_anon_kib();
             running
         })
     }
@@ -89,20 +99,48 @@ impl Running {
             if let Ok(Some(exit)) = self.child.try_wait() {
                 panic!("{name} exited before answering: {exit}");
             }
-            assert!(started.elapsed() < START_TIMEOUT, "{name} did not answer 2xx within {START_TIMEOUT:?}");
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "{name} did not answer 2xx within {START_TIMEOUT:?}"
+            );
             std::thread::sleep(POLL_PAUSE);
         }
     }
 
     /// The server's resident set size now, in KiB (`VmRSS` of /proc/PID/status).
     pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The anonymous part of the RSS (heap, stacks), in KiB; the rest is mapped files
+    /// (the executable's code and data, shared libraries).
+    pub fn rss_anon_kib(&self) -> u64 {
+        self.status_kib("RssAnon:")
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .expect("read /proc/PID/status");
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/PID/status")
+            .unwrap_or_else(|| panic!("{field} in /proc/PID/status"))
+    }
+
+    /// CPU time the server has used so far (user + system, all threads), from
+    /// /proc/PID/stat — with the request count it gives CPU per request, a figure that
+    /// holds up on a busy machine where req/s does not.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("read /proc/PID/stat");
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let after_name = &stat[stat.rfind(')').expect("comm in /proc/PID/stat") + 2..];
+        let fields: Vec<&str> = after_name.split(' ').collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        // USER_HZ is 100 on every Linux this runs on.
+        Duration::from_millis(ticks * 10)
     }
 }
 

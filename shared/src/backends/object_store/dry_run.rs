@@ -21,19 +21,27 @@ pub struct DryRunStore {
 
 impl std::fmt::Debug for DryRunStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DryRunStore").field("reads_through", &self.reads_from.is_some()).finish()
+        f.debug_struct("DryRunStore")
+            .field("reads_through", &self.reads_from.is_some())
+            .finish()
     }
 }
 
 impl DryRunStore {
     /// Records into `plan`; reads find nothing.
     pub fn new(plan: Plan) -> Self {
-        Self { plan, reads_from: None }
+        Self {
+            plan,
+            reads_from: None,
+        }
     }
 
     /// Records into `plan`; `get` and `list` are answered by `store`, which is never written.
     pub fn reading_from(plan: Plan, store: Arc<dyn ObjectStore>) -> Self {
-        Self { plan, reads_from: Some(store) }
+        Self {
+            plan,
+            reads_from: Some(store),
+        }
     }
 
     fn record_put(&self, key: &str, size: u64, content_type: &str) {
@@ -52,17 +60,25 @@ impl ObjectStore for DryRunStore {
         Ok(())
     }
 
-    async fn put_stream(&self, key: &str, mut reader: ByteReader, content_type: &str) -> Result<u64, StoreError> {
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut reader: ByteReader,
+        content_type: &str,
+    ) -> Result<u64, StoreError> {
         validate_key(key)?;
         // Drained (not stored) so a producer writing into a pipe is not left blocked.
         let mut size = 0u64;
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
-            let n = reader.read(&mut buffer).await.map_err(|e| StoreError::Backend {
-                backend: "dry-run",
-                key: key.to_owned(),
-                reason: e.to_string(),
-            })?;
+            let n = reader
+                .read(&mut buffer)
+                .await
+                .map_err(|e| StoreError::Backend {
+                    backend: "dry-run",
+                    key: key.to_owned(),
+                    reason: e.to_string(),
+                })?;
             if n == 0 {
                 break;
             }
@@ -90,7 +106,8 @@ impl ObjectStore for DryRunStore {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         validate_key(key)?;
-        self.plan.record(json!({"backend": "object_store", "action": "delete", "key": key}));
+        self.plan
+            .record(json!({"backend": "object_store", "action": "delete", "key": key}));
         Ok(())
     }
 }

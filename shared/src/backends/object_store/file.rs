@@ -41,7 +41,11 @@ impl FileStore {
     }
 
     /// Writes through a temp file next to the target, then renames it into place.
-    async fn write_atomically(&self, key: &str, reader: &mut ByteReader) -> Result<u64, StoreError> {
+    async fn write_atomically(
+        &self,
+        key: &str,
+        reader: &mut ByteReader,
+    ) -> Result<u64, StoreError> {
         let path = self.path(key)?;
         let fail = |e: std::io::Error| backend_error(key, e);
         let dir = path.parent().expect("a key path has a parent: the root");
@@ -64,7 +68,11 @@ impl FileStore {
 }
 
 fn backend_error(key: &str, error: std::io::Error) -> StoreError {
-    StoreError::Backend { backend: "file", key: key.to_owned(), reason: error.to_string() }
+    StoreError::Backend {
+        backend: "file",
+        key: key.to_owned(),
+        reason: error.to_string(),
+    }
 }
 
 #[async_trait]
@@ -74,7 +82,12 @@ impl ObjectStore for FileStore {
         self.write_atomically(key, &mut reader).await.map(|_| ())
     }
 
-    async fn put_stream(&self, key: &str, mut reader: ByteReader, _content_type: &str) -> Result<u64, StoreError> {
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut reader: ByteReader,
+        _content_type: &str,
+    ) -> Result<u64, StoreError> {
         self.write_atomically(key, &mut reader).await
     }
 
@@ -100,13 +113,20 @@ impl ObjectStore for FileStore {
                 Err(e) => return Err(fail(e)),
             };
             while let Some(entry) = entries.next_entry().await.map_err(fail)? {
-                let Ok(name) = entry.file_name().into_string() else { continue };
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
                 let key = format!("{key_prefix}{name}");
                 let file_type = entry.file_type().await.map_err(fail)?;
                 // Only descend where keys under this directory can still match.
-                if file_type.is_dir() && (prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix)) {
+                if file_type.is_dir()
+                    && (prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix))
+                {
                     dirs.push((entry.path(), format!("{key}/")));
-                } else if file_type.is_file() && !name.starts_with(TEMP_PREFIX) && key.starts_with(prefix) {
+                } else if file_type.is_file()
+                    && !name.starts_with(TEMP_PREFIX)
+                    && key.starts_with(prefix)
+                {
                     let size = entry.metadata().await.map_err(fail)?.len();
                     found.push(ObjectMeta { key, size });
                 }

@@ -58,14 +58,20 @@ impl JsonApi {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        Ok(Self { http, base, credentials })
+        Ok(Self {
+            http,
+            base,
+            credentials,
+        })
     }
 
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         // push() percent-encodes `/` inside an object name, as the API requires.
         if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(["storage", "v1", "b"]).extend(segments);
+            path.pop_if_empty()
+                .extend(["storage", "v1", "b"])
+                .extend(segments);
         }
         url
     }
@@ -76,32 +82,52 @@ impl JsonApi {
             Ok(CacheableResource::NotModified) => http::HeaderMap::new(),
             Err(e) => return Err(format!("credentials: {e}")),
         };
-        request.headers(headers).send().await.map_err(|e| e.to_string())
+        request
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// One page of the objects in `bucket` whose names start with `prefix`.
-    pub(crate) async fn list(&self, bucket: &str, prefix: &str, page_token: Option<&str>) -> Result<ListPage, String> {
-        let mut request = self
-            .http
-            .get(self.url(&[bucket, "o"]))
-            .query(&[("prefix", prefix), ("fields", "items(name,size),nextPageToken")]);
+    pub(crate) async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        page_token: Option<&str>,
+    ) -> Result<ListPage, String> {
+        let mut request = self.http.get(self.url(&[bucket, "o"])).query(&[
+            ("prefix", prefix),
+            ("fields", "items(name,size),nextPageToken"),
+        ]);
         if let Some(token) = page_token {
             request = request.query(&[("pageToken", token)]);
         }
         let response = self.send(request).await?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("objects.list: {status}: {}", response.text().await.unwrap_or_default()));
+            return Err(format!(
+                "objects.list: {status}: {}",
+                response.text().await.unwrap_or_default()
+            ));
         }
-        response.json().await.map_err(|e| format!("objects.list reply: {e}"))
+        response
+            .json()
+            .await
+            .map_err(|e| format!("objects.list reply: {e}"))
     }
 
     /// Deletes `name` from `bucket`; a missing object is not an error.
     pub(crate) async fn delete(&self, bucket: &str, name: &str) -> Result<(), String> {
-        let response = self.send(self.http.delete(self.url(&[bucket, "o", name]))).await?;
+        let response = self
+            .send(self.http.delete(self.url(&[bucket, "o", name])))
+            .await?;
         match response.status() {
             status if status.is_success() || status == reqwest::StatusCode::NOT_FOUND => Ok(()),
-            status => Err(format!("objects.delete: {status}: {}", response.text().await.unwrap_or_default())),
+            status => Err(format!(
+                "objects.delete: {status}: {}",
+                response.text().await.unwrap_or_default()
+            )),
         }
     }
 }

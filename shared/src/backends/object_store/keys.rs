@@ -8,7 +8,10 @@ pub(crate) const TEMP_PREFIX: &str = ".gk-tmp-";
 
 /// Checks that `key` is a safe object key.
 pub fn validate_key(key: &str) -> Result<(), StoreError> {
-    let invalid = |reason: &str| StoreError::InvalidKey { key: key.to_owned(), reason: reason.to_owned() };
+    let invalid = |reason: &str| StoreError::InvalidKey {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+    };
     if key.is_empty() {
         return Err(invalid("empty"));
     }
@@ -23,9 +26,15 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
     }
     for segment in key.split('/') {
         match segment {
-            "" => return Err(invalid("has an empty path segment (`//` or a trailing `/`)")),
+            "" => {
+                return Err(invalid(
+                    "has an empty path segment (`//` or a trailing `/`)",
+                ))
+            }
             "." | ".." => return Err(invalid("has a `.` or `..` segment")),
-            s if s.starts_with(TEMP_PREFIX) => return Err(invalid("uses the reserved temp-file prefix")),
+            s if s.starts_with(TEMP_PREFIX) => {
+                return Err(invalid("uses the reserved temp-file prefix"))
+            }
             _ => {}
         }
     }
@@ -56,7 +65,18 @@ mod tests {
 
     #[test]
     fn refuses_keys_that_could_escape_or_differ_between_backends() {
-        for key in ["", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/", "a\\b", "a\nb", ".gk-tmp-1"] {
+        for key in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\nb",
+            ".gk-tmp-1",
+        ] {
             assert!(validate_key(key).is_err(), "{key:?} accepted");
         }
     }

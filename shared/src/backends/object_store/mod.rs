@@ -74,7 +74,12 @@ pub trait ObjectStore: Send + Sync {
 
     /// Streams everything `reader` yields to `key` and returns the number of bytes written.
     /// The object appears only once the stream ended without error.
-    async fn put_stream(&self, key: &str, reader: ByteReader, content_type: &str) -> Result<u64, StoreError>;
+    async fn put_stream(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+    ) -> Result<u64, StoreError>;
 
     /// The object under `key`, or `None` when there is none.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
@@ -90,14 +95,24 @@ pub trait ObjectStore: Send + Sync {
 /// The store for `url`: `gs://bucket[/prefix]` ([`GcsStore`]; `gcs_endpoint` such as
 /// `http://127.0.0.1:4443`, the `STORAGE_EMULATOR_HOST` convention, points it at an emulator)
 /// or `file:///absolute/path` ([`FileStore`]). Contacts nothing yet.
-pub async fn from_url(url: &str, gcs_endpoint: Option<&str>) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    let bad = |reason: &str| StoreError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
+pub async fn from_url(
+    url: &str,
+    gcs_endpoint: Option<&str>,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let bad = |reason: &str| StoreError::BadUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
     if let Some(rest) = url.strip_prefix("gs://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        Ok(Arc::new(GcsStore::new(bucket, prefix, gcs_endpoint).map_err(|e| bad(&e))?))
+        Ok(Arc::new(
+            GcsStore::new(bucket, prefix, gcs_endpoint).map_err(|e| bad(&e))?,
+        ))
     } else if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
-            return Err(bad("a file URL needs an absolute path, e.g. file:///var/lib/groundskeeper"));
+            return Err(bad(
+                "a file URL needs an absolute path, e.g. file:///var/lib/groundskeeper",
+            ));
         }
         Ok(Arc::new(FileStore::new(path).await.map_err(|e| bad(&e))?))
     } else {

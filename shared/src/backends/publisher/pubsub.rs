@@ -45,7 +45,9 @@ impl PubsubPublisher {
     /// anonymous credentials; without, to Pub/Sub with Application Default Credentials.
     pub fn new(project_id: &str, emulator_host: Option<&str>) -> Result<Self, PublisherSetupError> {
         if project_id.is_empty() || project_id.contains('/') {
-            return Err(PublisherSetupError(format!("`{project_id}` is not a project id")));
+            return Err(PublisherSetupError(format!(
+                "`{project_id}` is not a project id"
+            )));
         }
         let endpoint = match emulator_host.map(str::trim) {
             None => None,
@@ -68,11 +70,14 @@ impl PubsubPublisher {
                     .with_retry_policy(RetryableErrors.with_time_limit(RETRY_TIME_LIMIT));
                 if let Some(endpoint) = &self.endpoint {
                     // The client does not read PUBSUB_EMULATOR_HOST; the emulator wants no auth.
-                    builder = builder
-                        .with_endpoint(endpoint)
-                        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build());
+                    builder = builder.with_endpoint(endpoint).with_credentials(
+                        google_cloud_auth::credentials::anonymous::Builder::new().build(),
+                    );
                 }
-                builder.build().await.map_err(|e| format!("building the Pub/Sub client: {e}"))
+                builder
+                    .build()
+                    .await
+                    .map_err(|e| format!("building the Pub/Sub client: {e}"))
             })
             .await
     }
@@ -83,9 +88,16 @@ impl PubsubPublisher {
         }
         let client = self.client().await?;
         let path = format!("projects/{}/topics/{topic}", self.project_id);
-        let built = client.publisher(path).set_delay_threshold(BATCH_DELAY).build();
+        let built = client
+            .publisher(path)
+            .set_delay_threshold(BATCH_DELAY)
+            .build();
         // Two first publishes may race here; keep whichever landed first.
-        Ok(self.lock_topics().entry(topic.to_owned()).or_insert(built).clone())
+        Ok(self
+            .lock_topics()
+            .entry(topic.to_owned())
+            .or_insert(built)
+            .clone())
     }
 
     fn lock_topics(&self) -> std::sync::MutexGuard<'_, HashMap<String, TopicPublisher>> {
@@ -96,7 +108,10 @@ impl PubsubPublisher {
 #[async_trait]
 impl Publisher for PubsubPublisher {
     async fn publish(&self, topic: &str, message: Message) -> Result<String, PublishError> {
-        let fail = |reason: String| PublishError { topic: topic.to_owned(), reason };
+        let fail = |reason: String| PublishError {
+            topic: topic.to_owned(),
+            reason,
+        };
         let publisher = self.topic(topic).await.map_err(fail)?;
         let mut outgoing = google_cloud_pubsub::model::Message::new()
             .set_data(message.data)

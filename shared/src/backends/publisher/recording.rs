@@ -26,7 +26,10 @@ impl RecordingPublisher {
     /// "topic", "attributes", "data"}`; `data` is the JSON payload when it parses, else the
     /// text, else `data_base64`).
     pub fn new(plan: Plan) -> Self {
-        Self { plan, ..Self::default() }
+        Self {
+            plan,
+            ..Self::default()
+        }
     }
 
     /// The plan this publisher records into.
@@ -36,12 +39,19 @@ impl RecordingPublisher {
 
     /// The `(topic, message)` pairs published so far, in order.
     pub fn messages(&self) -> Vec<(String, Message)> {
-        self.messages.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The messages published to `topic` so far, in order.
     pub fn messages_to(&self, topic: &str) -> Vec<Message> {
-        self.messages().into_iter().filter(|(t, _)| t == topic).map(|(_, m)| m).collect()
+        self.messages()
+            .into_iter()
+            .filter(|(t, _)| t == topic)
+            .map(|(_, m)| m)
+            .collect()
     }
 
     /// While `failing`, every publish fails (and records nothing), as when the bus is down.
@@ -54,7 +64,10 @@ impl RecordingPublisher {
 impl Publisher for RecordingPublisher {
     async fn publish(&self, topic: &str, message: Message) -> Result<String, PublishError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(PublishError { topic: topic.to_owned(), reason: "the bus is down (test)".to_owned() });
+            return Err(PublishError {
+                topic: topic.to_owned(),
+                reason: "the bus is down (test)".to_owned(),
+            });
         }
         let mut action = json!({
             "backend": "publisher",
@@ -62,7 +75,10 @@ impl Publisher for RecordingPublisher {
             "topic": topic,
             "attributes": message.attributes,
         });
-        match (serde_json::from_slice::<Value>(&message.data), std::str::from_utf8(&message.data)) {
+        match (
+            serde_json::from_slice::<Value>(&message.data),
+            std::str::from_utf8(&message.data),
+        ) {
             (Ok(value), _) => action["data"] = value,
             (Err(_), Ok(text)) => action["data"] = json!(text),
             (Err(_), Err(_)) => action["data_base64"] = json!(STANDARD.encode(&message.data)),
@@ -71,8 +87,14 @@ impl Publisher for RecordingPublisher {
             action["ordering_key"] = json!(key);
         }
         self.plan.record(action);
-        self.messages.lock().unwrap_or_else(|e| e.into_inner()).push((topic.to_owned(), message));
-        Ok(format!("recorded-{}", self.next_id.fetch_add(1, Ordering::SeqCst) + 1))
+        self.messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((topic.to_owned(), message));
+        Ok(format!(
+            "recorded-{}",
+            self.next_id.fetch_add(1, Ordering::SeqCst) + 1
+        ))
     }
 }
 
@@ -94,9 +116,24 @@ mod tests {
     async fn records_json_text_and_binary_data_into_the_plan() {
         let plan = Plan::default();
         let publisher = RecordingPublisher::new(plan.clone());
-        assert_eq!(publisher.publish("a", message(br#"{"n":1}"#)).await.expect("publish"), "recorded-1");
-        assert_eq!(publisher.publish("b", message(b"plain")).await.expect("publish"), "recorded-2");
-        publisher.publish("a", message(&[0xff, 0x00])).await.expect("publish");
+        assert_eq!(
+            publisher
+                .publish("a", message(br#"{"n":1}"#))
+                .await
+                .expect("publish"),
+            "recorded-1"
+        );
+        assert_eq!(
+            publisher
+                .publish("b", message(b"plain"))
+                .await
+                .expect("publish"),
+            "recorded-2"
+        );
+        publisher
+            .publish("a", message(&[0xff, 0x00]))
+            .await
+            .expect("publish");
 
         let actions = plan.actions();
         assert_eq!(
@@ -114,11 +151,17 @@ mod tests {
     async fn a_failing_publisher_errors_and_records_nothing() {
         let publisher = RecordingPublisher::new(Plan::default());
         publisher.set_failing(true);
-        let error = publisher.publish("t", message(b"x")).await.expect_err("fails");
+        let error = publisher
+            .publish("t", message(b"x"))
+            .await
+            .expect_err("fails");
         assert_eq!(error.topic, "t");
         assert!(publisher.messages().is_empty());
         assert!(publisher.plan().actions().is_empty());
         publisher.set_failing(false);
-        publisher.publish("t", message(b"x")).await.expect("works again");
+        publisher
+            .publish("t", message(b"x"))
+            .await
+            .expect("works again");
     }
 }

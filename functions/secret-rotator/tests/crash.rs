@@ -1,0 +1,133 @@
+//! Crash at every step boundary, then redeliver: the rotation completes, `current`
+//! authenticates at every instant, and a new version is promoted only after it was tested.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use events::names::{EnvName, LoginSlot};
+use secret_rotator::{fault, RotateError};
+use shared::backends::databases::DatabaseAdmin;
+use shared::backends::secrets::{SecretStore, VersionState};
+use support::*;
+
+#[tokio::test]
+async fn a_crash_at_any_step_boundary_is_resumed_by_the_redelivery() {
+    let stack = Stack::start(FAST).await;
+    for point in fault::POINTS {
+        let secret = stack.provision(&env_name("crash")).await;
+        let before = stack.current(&secret).await;
+        fault::arm(secret.as_str(), point);
+
+        let err = stack
+            .deliver("c1", REQUESTED, serde_json::json!({ "secret": secret }))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, RotateError::Injected(p) if p == point),
+            "{point}: {err}"
+        );
+
+        // Crashed: whatever `current` is, it logs in.
+        login(&stack.current(&secret).await)
+            .await
+            .unwrap_or_else(|e| panic!("{point}: {e}"));
+        let promoted_early = stack.aliases(&secret).await.get("current") != Some(&1);
+        assert_eq!(
+            promoted_early,
+            point == "finish:moved" || point == "finish:after",
+            "{point}"
+        );
+
+        // The redelivery (same event) finishes the job.
+        stack.rotate(&secret, "c1").await;
+        let after = stack.current(&secret).await;
+        login(&after)
+            .await
+            .unwrap_or_else(|e| panic!("{point}: {e}"));
+        assert!(after.user.as_str().ends_with("_b"), "{point}");
+        assert_eq!(
+            stack.aliases(&secret).await.get("previous"),
+            Some(&1),
+            "{point}"
+        );
+        let info = stack
+            .store
+            .get_secret(secret.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        let enabled: Vec<u64> = info
+            .versions
+            .iter()
+            .filter(|v| v.state == VersionState::Enabled)
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(
+            enabled,
+            vec![1, info.alias("current").unwrap()],
+            "{point}: orphans are disabled"
+        );
+        if point == "create:added" {
+            assert_eq!(
+                info.alias("current"),
+                Some(3),
+                "the unrecorded version 2 was not promoted"
+            );
+            assert_eq!(info.version_state(2), Some(VersionState::Disabled));
+        }
+        assert_eq!(
+            stack
+                .emitted_of(ROTATED)
+                .iter()
+                .filter(|e| e["secret"] == secret.as_str())
+                .count(),
+            if point == "finish:after" { 2 } else { 1 },
+            "{point}: published at least once"
+        );
+        login(&before).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_pending_version_that_stopped_working_is_never_promoted() {
+    let stack = Stack::start(FAST).await;
+    let name = env_name("untested");
+    let secret = stack.provision(&name).await;
+    fault::arm(secret.as_str(), "test:before");
+    stack
+        .deliver("u1", REQUESTED, serde_json::json!({ "secret": secret }))
+        .await
+        .unwrap_err();
+    // While the rotation is down, something changes the target role's password again.
+    let env: EnvName = name.parse().unwrap();
+    stack
+        .admin
+        .set_password(
+            &env.login_role(LoginSlot::B),
+            &"not-the-pending-one".to_string().into(),
+        )
+        .await
+        .unwrap();
+
+    let err = stack
+        .deliver("u1", REQUESTED, serde_json::json!({ "secret": secret }))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(err, RotateError::Failed { step: "test", .. }),
+        "{err}"
+    );
+    let info = stack
+        .store
+        .get_secret(secret.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.alias("current"), Some(1));
+    assert_eq!(info.alias("pending"), None);
+    assert_eq!(info.version_state(2), Some(VersionState::Disabled));
+    login(&stack.current(&secret).await).await.unwrap();
+    assert_eq!(stack.emitted_of(FAILED)[0]["step"], "test");
+    assert!(stack.emitted_of(ROTATED).is_empty());
+}

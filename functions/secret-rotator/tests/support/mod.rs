@@ -1,0 +1,278 @@
+//! A rotator over real local components: a PostgreSQL cluster that checks passwords (SCRAM
+//! for every role but the superuser), the control database with the local secret store, and
+//! a publisher that records what was emitted. Environments are provisioned the way
+//! env-provisioner does it: NOLOGIN owner, `_a` / `_b` login roles switching to it, a
+//! database, and the credentials secret (its JSON and labels) with `current` on version 1.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+#![allow(dead_code)] // each test file uses a different part
+
+use std::{sync::Arc, time::Duration};
+
+use events::names::{EnvName, LoginSlot, SecretId};
+use events::{Message, RawEvent, Tier};
+use secrecy::{ExposeSecret, SecretString};
+use secret_rotator::{Config, Credential, RotateError, RotatorEvent};
+use shared::backends::{
+    databases::{DatabaseAdmin, PostgresAdmin},
+    publisher::RecordingPublisher,
+    secrets::{LocalSecretStore, SecretStore},
+    Plan,
+};
+use shared::{env::Env, Backends, Ctx, Event, Outcome};
+use sqlx::{Connection, PgConnection, PgPool};
+use testbed::Postgres;
+
+pub struct Stack {
+    pub postgres: Postgres,
+    pub control: PgPool,
+    pub admin: PostgresAdmin,
+    pub store: Arc<LocalSecretStore>,
+    pub published: Arc<RecordingPublisher>,
+    pub config: Arc<Config>,
+    pub ctx: Ctx,
+}
+
+/// Makes the cluster check passwords, as Cloud SQL does: trust stays only for `postgres`.
+pub async fn require_passwords(postgres: &Postgres) {
+    let hba = "local all all trust\n\
+               host all postgres 127.0.0.1/32 trust\n\
+               host all all 127.0.0.1/32 scram-sha-256\n";
+    std::fs::write(postgres.dir().join("data").join("pg_hba.conf"), hba).unwrap();
+    let pool = PgPool::connect(&postgres.admin_url()).await.unwrap();
+    sqlx::query("SELECT pg_reload_conf()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+/// Settings tests start from: no minimum interval between rotations.
+pub const FAST: &[(&str, &str)] = &[("MIN_ROTATION_INTERVAL_MS", "0")];
+
+impl Stack {
+    pub async fn start(settings: &[(&str, &str)]) -> Self {
+        let postgres = Postgres::start().await;
+        require_passwords(&postgres).await;
+        let control = PgPool::connect(&postgres.fresh_database().await)
+            .await
+            .unwrap();
+        shared::ledger::MIGRATOR.run(&control).await.unwrap();
+        let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).unwrap();
+        let store = Arc::new(LocalSecretStore::new(control.clone()));
+        let published = Arc::new(RecordingPublisher::new(Plan::default()));
+        let config =
+            Arc::new(Config::from_env(&Env::from_pairs(settings.iter().copied())).unwrap());
+        let ctx = Ctx::new(Backends {
+            service: "secret-rotator".into(),
+            events_topic: "events".into(),
+            publisher: published.clone(),
+            control_db: Some(control.clone()),
+            object_store: None,
+            secrets: Some(store.clone()),
+            databases: Some(Arc::new(admin.clone())),
+            previews: None,
+            plan: None,
+        });
+        Self {
+            postgres,
+            control,
+            admin,
+            store,
+            published,
+            config,
+            ctx,
+        }
+    }
+
+    /// A context with other settings over the same components.
+    pub fn with_config(&self, settings: &[(&str, &str)]) -> Arc<Config> {
+        Arc::new(Config::from_env(&Env::from_pairs(settings.iter().copied())).unwrap())
+    }
+
+    /// Provisions environment `name` (tier dev) like env-provisioner; returns its secret.
+    pub async fn provision(&self, name: &str) -> SecretId {
+        let env: EnvName = name.parse().unwrap();
+        let a = env.login_role(LoginSlot::A);
+        self.admin
+            .create_owner_role(&env.owner_role())
+            .await
+            .unwrap();
+        for slot in [LoginSlot::A, LoginSlot::B] {
+            self.admin
+                .create_login_role(&env.login_role(slot), &env.owner_role())
+                .await
+                .unwrap();
+        }
+        self.admin
+            .create_database(&env.database(), &env.owner_role(), 50)
+            .await
+            .unwrap();
+        let password = SecretString::from(format!("initial-{}", uuid()));
+        self.admin.set_password(&a, &password).await.unwrap();
+        let endpoint = self.admin.endpoint();
+        let payload = serde_json::json!({
+            "host": endpoint.host, "port": endpoint.port, "database": env.database(),
+            "user": a, "password": password.expose_secret(), "sslmode": endpoint.sslmode,
+        });
+        let secret = env.secret_id(Tier::Dev);
+        let labels = [
+            ("managed-by", "groundskeeper"),
+            ("environment", name),
+            ("tier", "dev"),
+            ("owner", "ci_example_com"),
+        ];
+        self.create_secret(secret.as_str(), &labels, &payload.to_string())
+            .await;
+        secret
+    }
+
+    /// A secret with labels and one version aliased `current`.
+    pub async fn create_secret(&self, name: &str, labels: &[(&str, &str)], payload: &str) {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.store.create_secret(name, &labels).await.unwrap();
+        let v = self
+            .store
+            .add_version(name, &SecretString::from(payload.to_owned()))
+            .await
+            .unwrap();
+        let info = self.store.get_secret(name).await.unwrap().unwrap();
+        let aliases = [("current".to_string(), v)].into();
+        self.store
+            .update_aliases(name, &aliases, &info.etag)
+            .await
+            .unwrap();
+    }
+
+    /// Runs the handler on one event, as the runtime would after decoding it.
+    pub async fn deliver_with(
+        &self,
+        config: Arc<Config>,
+        raw: RawEvent,
+    ) -> Result<Outcome, RotateError> {
+        let event: Event<RotatorEvent> = raw.typed().expect("valid event");
+        secret_rotator::handle(event, self.ctx.clone(), config).await
+    }
+
+    pub async fn deliver(
+        &self,
+        id: &str,
+        ty: &str,
+        data: serde_json::Value,
+    ) -> Result<Outcome, RotateError> {
+        self.deliver_with(self.config.clone(), raw(id, ty, data))
+            .await
+    }
+
+    /// Asks for a rotation of `secret` with event `id`, redelivering (as Pub/Sub would)
+    /// while the answer is "retry quietly", until it is done.
+    pub async fn rotate(&self, secret: &SecretId, id: &str) -> Outcome {
+        loop {
+            match self
+                .deliver(id, REQUESTED, serde_json::json!({ "secret": secret }))
+                .await
+            {
+                Ok(outcome) => return outcome,
+                Err(RotateError::Busy(_) | RotateError::TooSoon { .. }) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(e) => panic!("rotation {id} of {secret}: {e}"),
+            }
+        }
+    }
+
+    /// The credential aliased `current`.
+    pub async fn current(&self, secret: &SecretId) -> Credential {
+        Credential::parse(&self.store.access(secret.as_str(), "current").await.unwrap()).unwrap()
+    }
+
+    /// The aliases of a secret.
+    pub async fn aliases(&self, secret: &SecretId) -> std::collections::BTreeMap<String, u64> {
+        self.store
+            .get_secret(secret.as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .aliases
+    }
+
+    /// The events emitted so far, as (type, id, payload).
+    pub fn emitted(&self) -> Vec<(String, String, serde_json::Value)> {
+        self.published
+            .messages()
+            .into_iter()
+            .map(
+                |(
+                    _,
+                    Message {
+                        data, attributes, ..
+                    },
+                )| {
+                    (
+                        attributes["ce-type"].clone(),
+                        attributes["ce-id"].clone(),
+                        serde_json::from_slice(&data).unwrap(),
+                    )
+                },
+            )
+            .collect()
+    }
+
+    pub fn emitted_of(&self, ty: &str) -> Vec<serde_json::Value> {
+        self.emitted()
+            .into_iter()
+            .filter(|(t, ..)| t == ty)
+            .map(|(.., d)| d)
+            .collect()
+    }
+}
+
+/// Logs in with a credential exactly as a client would; `Err` carries the SQLSTATE.
+pub async fn login(cred: &Credential) -> Result<(), String> {
+    let options = cred.options(false).unwrap();
+    let mut conn = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) => db.code().unwrap_or_default().into_owned(),
+            other => other.to_string(),
+        })?;
+    sqlx::query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.close().await.map_err(|e| e.to_string())
+}
+
+pub fn raw(id: &str, ty: &str, data: serde_json::Value) -> RawEvent {
+    let raw = events::delivery::bare(ty, serde_json::to_vec(&data).unwrap());
+    RawEvent {
+        id: id.to_owned(),
+        ..raw
+    }
+}
+
+pub fn uuid() -> String {
+    testbed::unique_name("x")
+}
+
+/// A unique environment name (≤ 30 characters).
+pub fn env_name(prefix: &str) -> String {
+    let unique = testbed::unique_name(prefix)
+        .to_lowercase()
+        .replace('_', "-");
+    unique
+        .chars()
+        .take(30)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
+}
+
+pub const REQUESTED: &str = "dev.groundskeeper.rotation.requested.v1";
+pub const DUE: &str = "dev.groundskeeper.rotation.due.v1";
+pub const ROTATED: &str = "dev.groundskeeper.secret.rotated.v1";
+pub const FAILED: &str = "dev.groundskeeper.secret.rotation.failed.v1";
+pub const OVERDUE: &str = "dev.groundskeeper.secret.rotation.overdue.v1";
+pub const MANUAL: &str = "dev.groundskeeper.secret.rotation.manual_required.v1";

@@ -1,0 +1,160 @@
+//! A local stack for the CLI's end-to-end tests: PostgreSQL that checks passwords, the Pub/Sub
+//! emulator with the local manifest's plumbing applied by the bootstrap, the real
+//! `env-provisioner` binary behind a push subscription, and a state file pointing at them.
+#![allow(clippy::unwrap_used, dead_code)] // test code: a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use infra_bootstrap::converge;
+use infra_bootstrap::manifest::Manifest;
+use testbed::{free_port, Postgres, PubsubEmulator};
+use tokio::process::{Child, Command};
+
+pub struct LocalStack {
+    pub emulator: PubsubEmulator,
+    pub postgres: Postgres,
+    pub control_url: String,
+    pub state_dir: tempfile::TempDir,
+    _objects: tempfile::TempDir,
+    _provisioner: Child,
+}
+
+/// The service binary next to ours. Cargo builds only this package's binaries for its tests,
+/// so build it here (a quick no-op when it is fresh) — with the feature its own tests enable,
+/// so the two test suites do not rebuild it for each other (the hook is inert unless armed
+/// in-process).
+fn provisioner_binary() -> PathBuf {
+    let ours = Path::new(env!("CARGO_BIN_EXE_groundskeeper"));
+    let profile_dir = ours.parent().unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "env-provisioner",
+            "--bin",
+            "env-provisioner",
+        ])
+        .args(["--profile", profile, "--target-dir"])
+        .arg(profile_dir.parent().unwrap())
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building env-provisioner failed");
+    profile_dir.join("env-provisioner")
+}
+
+/// Lets only the superuser in without a password, as Cloud SQL does for environment roles.
+async fn require_passwords(postgres: &Postgres) {
+    let hba = "local all all trust\nhost all postgres 127.0.0.1/32 trust\n\
+               host all all 127.0.0.1/32 scram-sha-256\n";
+    std::fs::write(postgres.dir().join("data/pg_hba.conf"), hba).unwrap();
+    let pool = sqlx::PgPool::connect(&postgres.admin_url()).await.unwrap();
+    sqlx::query("SELECT pg_reload_conf()")
+        .execute(&pool)
+        .await
+        .unwrap();
+}
+
+impl LocalStack {
+    pub async fn start() -> Self {
+        let binary = tokio::task::spawn_blocking(provisioner_binary);
+        let (emulator, postgres) = tokio::join!(PubsubEmulator::start(), Postgres::start());
+        require_passwords(&postgres).await;
+        let control_url = postgres.fresh_database().await;
+        let objects = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut provisioner = Command::new(binary.await.unwrap())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("PORT", port.to_string())
+            .env("LISTEN_ADDRESS", "127.0.0.1")
+            .env("LOG_FORMAT", "text")
+            .env("GOOGLE_CLOUD_PROJECT", emulator.project())
+            .env("PUBSUB_EMULATOR_HOST", emulator.host())
+            .env("DATABASE_URL", &control_url)
+            .env("MANAGED_DATABASE_URL", postgres.admin_url())
+            .env(
+                "OBJECT_STORE_URL",
+                format!("file://{}", objects.path().display()),
+            )
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start env-provisioner");
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut up = false;
+        for _ in 0..200 {
+            if let Some(status) = provisioner.try_wait().unwrap() {
+                panic!("env-provisioner exited: {status}");
+            }
+            if reqwest::get(format!("{url}healthz")).await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "env-provisioner did not answer on {url}");
+        apply_local_manifest(&emulator, &url).await;
+        let state_dir = tempfile::tempdir().unwrap();
+        let state = serde_json::json!({
+            "version": 1,
+            "project": emulator.project(),
+            "pubsub_emulator_host": emulator.host(),
+            "database_url": control_url,
+            "services": { "env-provisioner": { "url": url, "pid": provisioner.id() } },
+        });
+        std::fs::write(state_dir.path().join("stack.json"), state.to_string()).unwrap();
+        Self {
+            emulator,
+            postgres,
+            control_url,
+            state_dir,
+            _objects: objects,
+            _provisioner: provisioner,
+        }
+    }
+
+    /// Runs the CLI as a user would, finding the stack through the state file only.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_groundskeeper"))
+            .args(args)
+            .env_clear()
+            .env("GROUNDSKEEPER_STATE_DIR", self.state_dir.path())
+            .output()
+            .await
+            .expect("run groundskeeper")
+    }
+}
+
+/// The repository's local manifest, on this emulator, pushing to this provisioner.
+async fn apply_local_manifest(emulator: &PubsubEmulator, provisioner_url: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/local.toml");
+    let mut manifest = Manifest::load(Path::new(path)).unwrap();
+    manifest.project = emulator.project().to_owned();
+    let service = manifest
+        .services
+        .iter_mut()
+        .find(|s| s.name == "env-provisioner")
+        .unwrap();
+    service.push_endpoint = provisioner_url.to_owned();
+    let (desired, stores) = infra_bootstrap::cli::connect(&manifest, Some(&emulator.host()))
+        .await
+        .unwrap();
+    let changes = converge::plan(&desired, &stores).await.unwrap();
+    converge::apply(&desired, &stores, &changes).await.unwrap();
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
