@@ -19,9 +19,11 @@ pub mod env;
 mod handler;
 pub mod ledger;
 mod outcome;
+pub mod password;
 pub mod replay;
 mod run;
 pub mod server;
+pub mod step;
 pub mod telemetry;
 pub mod trace;
 

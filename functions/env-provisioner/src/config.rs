@@ -3,9 +3,6 @@
 use events::{HumanDuration, Tier};
 use shared::env::{ConfigError, Env};
 
-/// Passwords shorter than this are refused at start.
-pub const MIN_PASSWORD_LENGTH: usize = 32;
-
 /// Every setting, with its variable in the README's table.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -35,13 +32,7 @@ pub const DEFAULT_EPHEMERAL_TTL_SECS: u64 = 72 * 3600;
 impl Config {
     /// Reads and checks the settings; the error names the variable.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let password_length = env.parse_or("PASSWORD_LENGTH", 40usize)?;
-        if !(MIN_PASSWORD_LENGTH..=256).contains(&password_length) {
-            return Err(ConfigError::new(
-                "PASSWORD_LENGTH",
-                "must be between 32 and 256",
-            ));
-        }
+        let password_length = shared::password::length_from_env(env)?;
         let max_ttl: HumanDuration = env
             .optional("MAX_TTL")
             .unwrap_or_else(|| "720h".to_owned())

@@ -58,47 +58,4 @@ impl Classify for ProvisionError {
     }
 }
 
-/// A step's failure, before it is known whether the whole provisioning fails.
-#[derive(Debug)]
-pub struct StepError {
-    /// Worth a retry.
-    pub retryable: bool,
-    /// Why (never a secret).
-    pub reason: String,
-}
-
-impl StepError {
-    /// A failure retrying cannot fix.
-    pub fn permanent(reason: impl Into<String>) -> Self {
-        Self {
-            retryable: false,
-            reason: reason.into(),
-        }
-    }
-}
-
-macro_rules! step_error_from {
-    ($($ty:ty),+) => {$(
-        impl From<$ty> for StepError {
-            fn from(e: $ty) -> Self {
-                Self { retryable: e.is_retryable(), reason: e.to_string() }
-            }
-        }
-    )+};
-}
-step_error_from!(
-    shared::backends::databases::DbError,
-    shared::backends::secrets::SecretError,
-    shared::backends::previews::PreviewError
-);
-
-impl From<shared::backends::object_store::StoreError> for StepError {
-    fn from(e: shared::backends::object_store::StoreError) -> Self {
-        use shared::backends::object_store::StoreError;
-        let retryable = matches!(e, StoreError::Backend { .. });
-        Self {
-            retryable,
-            reason: e.to_string(),
-        }
-    }
-}
+pub use shared::step::StepError;

@@ -9,7 +9,6 @@ mod config;
 mod error;
 pub mod fault;
 mod labels;
-mod password;
 mod provision;
 mod resources;
 mod state;

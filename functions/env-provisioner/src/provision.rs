@@ -12,7 +12,7 @@ use crate::claim::{claim, Claim};
 use crate::error::{ProvisionError, StepError};
 use crate::resources::{self, marker_key, STEPS};
 use crate::state::{self, NameLock, Record};
-use crate::{fault, password, Config};
+use crate::{fault, Config};
 
 /// Handles one request, single-flight per environment name.
 pub async fn provision(
@@ -177,7 +177,7 @@ async fn credentials(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), 
         ctx.secrets().map_err(missing)?,
     );
     let (name, user) = (&record.name, record.name.login_role(LoginSlot::A));
-    let password = password::generate(config.password_length);
+    let password = shared::password::generate(config.password_length);
     db.set_password(&user, &password).await?;
     db.test_login(&name.database(), &user, &password).await?;
     let endpoint = db.endpoint();

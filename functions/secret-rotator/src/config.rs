@@ -5,9 +5,6 @@ use std::time::Duration;
 use events::Tier;
 use shared::env::{ConfigError, Env};
 
-/// Passwords shorter than this are refused at start.
-pub const MIN_PASSWORD_LENGTH: usize = 32;
-
 /// Every setting, with its variable in the README's table.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,13 +33,7 @@ pub struct Config {
 impl Config {
     /// Reads and checks the settings; the error names the variable.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let password_length = env.parse_or("PASSWORD_LENGTH", 40usize)?;
-        if !(MIN_PASSWORD_LENGTH..=256).contains(&password_length) {
-            return Err(ConfigError::new(
-                "PASSWORD_LENGTH",
-                "must be between 32 and 256",
-            ));
-        }
+        let password_length = shared::password::length_from_env(env)?;
         let days = |name: &str, default: u32| -> Result<u32, ConfigError> {
             match env.parse_or(name, default)? {
                 0 => Err(ConfigError::new(name, "must be at least 1 day")),

@@ -1,6 +1,5 @@
 //! The rotator's one error type, and how each kind maps to ack / retry / dead-letter.
 
-use shared::backends::{databases::DbError, secrets::SecretError};
 use shared::{Classify, Disposition, MissingBackend};
 
 /// What went wrong handling a rotation event.
@@ -70,57 +69,4 @@ impl Classify for RotateError {
     }
 }
 
-/// A step's failure, before the rotation decides whether it failed for good.
-#[derive(Debug)]
-pub struct StepError {
-    /// Worth a retry.
-    pub retryable: bool,
-    /// Why (never a secret value).
-    pub reason: String,
-}
-
-impl StepError {
-    /// A failure retrying cannot fix.
-    pub fn permanent(reason: impl Into<String>) -> Self {
-        Self {
-            retryable: false,
-            reason: reason.into(),
-        }
-    }
-}
-
-impl From<DbError> for StepError {
-    fn from(e: DbError) -> Self {
-        Self {
-            retryable: e.is_retryable(),
-            reason: e.to_string(),
-        }
-    }
-}
-
-impl From<SecretError> for StepError {
-    fn from(e: SecretError) -> Self {
-        Self {
-            retryable: e.is_retryable(),
-            reason: e.to_string(),
-        }
-    }
-}
-
-impl From<sqlx::Error> for StepError {
-    fn from(e: sqlx::Error) -> Self {
-        Self {
-            retryable: true,
-            reason: format!("control database: {e}"),
-        }
-    }
-}
-
-impl From<MissingBackend> for StepError {
-    fn from(e: MissingBackend) -> Self {
-        Self {
-            retryable: true,
-            reason: e.to_string(),
-        }
-    }
-}
+pub use shared::step::StepError;

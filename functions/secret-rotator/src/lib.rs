@@ -14,7 +14,6 @@ pub mod fault;
 mod grace;
 mod lock;
 mod login;
-mod password;
 mod registry;
 mod request;
 mod rotate;

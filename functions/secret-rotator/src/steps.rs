@@ -11,7 +11,7 @@ use shared::Ctx;
 use crate::credential::{other_role, Credential};
 use crate::error::StepError;
 use crate::registry::Mode;
-use crate::{password, Config};
+use crate::Config;
 
 /// One secret's rotation: what every step needs.
 pub struct Rotor<'a> {
@@ -96,7 +96,7 @@ impl Rotor<'_> {
         }
         let new = self.read(base).await?.with(
             target.clone(),
-            password::generate(self.config.password_length),
+            shared::password::generate(self.config.password_length),
         );
         Ok(self
             .secrets

@@ -36,6 +36,9 @@ pub enum Command {
     Secret(SecretCommand),
     /// Publish any of our event types from a JSON file to its topic.
     Publish(PublishArgs),
+    /// The whole stack on this machine: up, demo, status, logs, down.
+    #[command(subcommand)]
+    Local(super::local::LocalCommand),
 }
 
 /// `groundskeeper env …`.

@@ -7,6 +7,7 @@
 
 mod args;
 pub mod env;
+pub mod local;
 pub mod publish;
 pub mod stack;
 pub mod target;
@@ -27,10 +28,15 @@ use crate::output::{self, Output};
 
 /// Runs one command; the exit code says how it went (see `env wait`).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = match cli.command {
+        // Before the target: `local` makes (or reads) the stack the target would be found in.
+        Command::Local(local) => return local::run(local, cli.output).await,
+        other => other,
+    };
     let env = shared::env::Env::from_process();
     let cwd = std::env::current_dir().context("the current directory")?;
     let target = target::Target::discover(&env, &cwd).await?;
-    match cli.command {
+    match command {
         Command::Env(EnvCommand::Request(a)) => {
             anyhow::ensure!(a.image.is_some() || a.env.is_empty(), "--env needs --image");
             let service = a.image.map(|image| PreviewService {
@@ -104,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let id = publish::send(publisher, topic, ty, data).await?;
             sent(cli.output, &id, ty)?;
         }
+        Command::Local(_) => unreachable!("dispatched above"),
     }
     Ok(ExitCode::SUCCESS)
 }

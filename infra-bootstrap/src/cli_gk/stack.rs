@@ -17,12 +17,16 @@
 //!     "env-provisioner": { "url": "http://127.0.0.1:8081/", "pid": 4242, "log": ".state/local/logs/env-provisioner.log" }
 //!   },
 //!   "processes": { "pubsub-emulator": 4200, "postgres": 4201, "scheduler": 4243 },
-//!   "started_at": "2025-01-01T12:00:00Z"
+//!   "started_at": "2025-01-01T12:00:00Z",
+//!   "events_subscription": "groundskeeper-events-watch",
+//!   "manifest": "/home/me/groundskeeper/.state/local/manifest.toml"
 //! }
 //! ```
 //!
 //! `version`, `project`, `pubsub_emulator_host` and `database_url` (the control database)
-//! are required; everything else is for `local status` / `logs` / `down`. Unknown fields are
+//! are required; everything else is for `local status` / `logs` / `down`. Every process id
+//! is also the id of the process group it leads (PostgreSQL's postmaster leads its own
+//! session), which `local down` stops as a whole. Unknown fields are
 //! ignored, so a newer stack may add some. The local cluster trusts loopback connections, so
 //! the URLs carry no password.
 
@@ -67,6 +71,12 @@ pub struct StackState {
     /// When the stack came up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
+    /// A pull subscription on the events topic, for watching follow-up events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_subscription: Option<String>,
+    /// The manifest applied to the emulator (the local one, with this stack's ports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<PathBuf>,
 }
 
 /// One service of the local stack.

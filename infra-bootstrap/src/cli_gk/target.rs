@@ -54,7 +54,8 @@ impl Target {
         Self::from_env(env)
     }
 
-    fn local(state: StackState) -> Self {
+    /// The running local stack of `state`.
+    pub fn local(state: StackState) -> Self {
         Self {
             project: state.project,
             emulator_host: Some(state.pubsub_emulator_host),

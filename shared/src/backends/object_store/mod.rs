@@ -65,6 +65,13 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether a retry may succeed: a backend failure may be passing; a bad URL or key is not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Backend { .. })
+    }
+}
+
 /// A flat key → bytes store.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
