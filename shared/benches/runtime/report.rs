@@ -44,9 +44,10 @@ impl ColdStarts {
             self.times.len()
         );
         println!(
-            "rss ready       {:<40} median {} MiB",
+            "rss ready       {:<40} median {} MiB (anonymous {} MiB, the rest mapped files)",
             self.name,
-            mib(self.rss_median_kib())
+            mib(self.rss_median_kib()),
+            mib(median(&self.rss_anon_kib))
         );
     }
 }
@@ -105,8 +106,8 @@ impl Run {
         let rps_ratio = self.ours.load.per_second() / self.peer.load.per_second();
         println!();
         println!(
-            "| figure | {} | {} | ratio |",
-            "example-service", self.peer_cold.name
+            "| figure | example-service | {} | ratio |",
+            self.peer_cold.name
         );
         println!("|---|---|---|---|");
         row(

@@ -191,4 +191,5 @@ pub async fn scheduler(manifest: &Path, emulator_host: &str) -> anyhow::Result<(
     scheduler
         .run(&crate::scheduler::local::SystemClock, None)
         .await
+        .map(drop)
 }
