@@ -15,5 +15,5 @@ fi
 # Service binaries that end-to-end tests start as child processes, built with exactly the
 # command those tests use to refresh them, so that inside a test it is a no-op instead of
 # minutes of compiling under the test's timeout on a cold cache.
-cargo build --quiet -p env-provisioner --bin env-provisioner
+cargo build --quiet -p env-provisioner -p secret-rotator --bins
 exec cargo nextest run --workspace --no-fail-fast "$@"

@@ -196,6 +196,7 @@ fn throughput(subject: &Subject, shape: Shape, run: &str) -> Throughput {
         rss_ready_kib: running.rss_ready_kib,
         rss_after_kib: running.rss_kib(),
         cpu_per_request: cpu / u32::try_from(load.answered.max(1)).unwrap_or(u32::MAX),
+        warmup: shape.warmup,
         load,
     };
     result.print();

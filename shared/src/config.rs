@@ -85,16 +85,15 @@ impl RuntimeConfig {
             .optional("K_SERVICE")
             .unwrap_or_else(|| default_service.to_owned());
         let database_url = env.optional("DATABASE_URL").map(SecretString::from);
-        let idempotency = match env.switch("IDEMPOTENCY")? {
-            Some(true) if database_url.is_none() => {
-                return Err(ConfigError::new(
+        let idempotency =
+            match env.switch("IDEMPOTENCY")? {
+                Some(true) if database_url.is_none() => return Err(ConfigError::new(
                     "IDEMPOTENCY",
                     "is on but DATABASE_URL is not set: the ledger lives in the control database",
-                ))
-            }
-            Some(on) => on,
-            None => database_url.is_some(),
-        };
+                )),
+                Some(on) => on,
+                None => database_url.is_some(),
+            };
         let delivery_timeout = Duration::from_secs(positive(env, "DELIVERY_TIMEOUT_SECS", 50)?);
         let lease = Duration::from_secs(positive(
             env,
@@ -203,7 +202,10 @@ mod tests {
 
     #[test]
     fn a_lease_shorter_than_the_timeout_is_refused() {
-        let env = Env::from_pairs([("DELIVERY_TIMEOUT_SECS", "60"), ("IDEMPOTENCY_LEASE_SECS", "30")]);
+        let env = Env::from_pairs([
+            ("DELIVERY_TIMEOUT_SECS", "60"),
+            ("IDEMPOTENCY_LEASE_SECS", "30"),
+        ]);
         let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
         assert_eq!(err.name, "IDEMPOTENCY_LEASE_SECS");
     }
@@ -214,7 +216,10 @@ mod tests {
             ("PUSH_AUDIENCE", "https://svc.run.app"),
             ("PUSH_ALLOWED_EMAILS", "push@p.iam.gserviceaccount.com"),
         ]);
-        let auth = RuntimeConfig::from_env(&env, "echo").unwrap().push_auth.unwrap();
+        let auth = RuntimeConfig::from_env(&env, "echo")
+            .unwrap()
+            .push_auth
+            .unwrap();
         assert_eq!(auth.audience, "https://svc.run.app");
         assert_eq!(auth.allowed_emails, ["push@p.iam.gserviceaccount.com"]);
         assert_eq!(auth.jwks_url, GOOGLE_JWKS_URL);

@@ -6,8 +6,8 @@ use events::OutgoingEvent;
 use sqlx::PgPool;
 
 use crate::backends::{
-    databases::DatabaseAdmin, object_store::ObjectStore, previews::PreviewServices, publisher::PublishError, publisher::Publisher,
-    secrets::SecretStore, Plan,
+    databases::DatabaseAdmin, object_store::ObjectStore, previews::PreviewServices,
+    publisher::PublishError, publisher::Publisher, secrets::SecretStore, Plan,
 };
 
 /// A backend the handler asked for is not configured.

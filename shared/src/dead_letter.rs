@@ -14,7 +14,11 @@ const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// CloudEvents attributes of a CloudEvents delivery, so that replaying it reproduces the event.
 pub fn original_message(raw: &RawEvent) -> Message {
     let mut attributes = raw.attributes.clone();
-    for (key, value) in [("ce-type", &raw.ty), ("ce-source", &raw.source), ("ce-id", &raw.id)] {
+    for (key, value) in [
+        ("ce-type", &raw.ty),
+        ("ce-source", &raw.source),
+        ("ce-id", &raw.id),
+    ] {
         if !value.is_empty() {
             attributes
                 .entry(key.to_owned())

@@ -43,7 +43,9 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Connects to the control database, runs the migrations and returns the ledger.
+    /// Connects to the control database (already migrated: the runtime runs [`MIGRATOR`]
+    /// once at start) and returns the ledger. It keeps its own small pool because its
+    /// connections commit asynchronously, which no other control-state write may.
     pub async fn connect(
         url: &SecretString,
         service: &str,
@@ -54,7 +56,6 @@ impl Ledger {
             .max_connections(16)
             .connect_with(options.options([("synchronous_commit", "off")]))
             .await?;
-        MIGRATOR.run(&pool).await?;
         Ok(Self::with_pool(pool, service, lease))
     }
 

@@ -17,11 +17,11 @@ use serde_json::json;
 
 use crate::{
     backends::{
+        databases::{DryRunDatabases, ServerEndpoint},
         object_store::DryRunStore,
+        previews::DryRunPreviews,
         publisher::{PublishError, Publisher, RecordingPublisher},
         secrets::DryRunSecretStore,
-        databases::{DryRunDatabases, ServerEndpoint},
-        previews::DryRunPreviews,
         Plan,
     },
     config::RuntimeConfig,
@@ -49,7 +49,11 @@ pub struct ReplayArgs {
 }
 
 /// Runs the replay and prints the report; the exit code is 0 done, 1 retry, 2 rejected.
-pub async fn replay<T, H>(handler: H, config: RuntimeConfig, args: ReplayArgs) -> anyhow::Result<ExitCode>
+pub async fn replay<T, H>(
+    handler: H,
+    config: RuntimeConfig,
+    args: ReplayArgs,
+) -> anyhow::Result<ExitCode>
 where
     T: Payload,
     H: Handler<T>,
@@ -69,7 +73,10 @@ where
             control_db: None,
             object_store: Some(Arc::new(DryRunStore::new(plan.clone()))),
             secrets: Some(Arc::new(DryRunSecretStore::new(plan.clone()))),
-            databases: Some(Arc::new(DryRunDatabases::new(plan.clone(), dry_run_endpoint(&config)))),
+            databases: Some(Arc::new(DryRunDatabases::new(
+                plan.clone(),
+                dry_run_endpoint(&config),
+            ))),
             previews: Some(Arc::new(DryRunPreviews::new(plan.clone()))),
             plan: Some(plan.clone()),
         }
@@ -88,8 +95,14 @@ where
     };
     let dispatcher = Dispatcher::new(handler, Ctx::new(backends), options);
     let (event, decision) = match raw {
-        Ok(raw) => (serde_json::to_value(&raw)?, dispatcher.dispatch_raw(raw).await),
-        Err(_) => (json!(null), dispatcher.dispatch(&headers(&args, &body)?, &body).await),
+        Ok(raw) => (
+            serde_json::to_value(&raw)?,
+            dispatcher.dispatch_raw(raw).await,
+        ),
+        Err(_) => (
+            json!(null),
+            dispatcher.dispatch(&headers(&args, &body)?, &body).await,
+        ),
     };
     let report = json!({
         "event": event,
@@ -108,9 +121,15 @@ where
 fn dry_run_endpoint(config: &RuntimeConfig) -> ServerEndpoint {
     let public = &config.managed_database_public;
     ServerEndpoint {
-        host: public.host.clone().unwrap_or_else(|| "managed-database.invalid".to_owned()),
+        host: public
+            .host
+            .clone()
+            .unwrap_or_else(|| "managed-database.invalid".to_owned()),
         port: public.port.unwrap_or(5432),
-        sslmode: public.sslmode.clone().unwrap_or_else(|| "prefer".to_owned()),
+        sslmode: public
+            .sslmode
+            .clone()
+            .unwrap_or_else(|| "prefer".to_owned()),
     }
 }
 
@@ -118,15 +137,23 @@ fn headers(args: &ReplayArgs, body: &[u8]) -> anyhow::Result<HeaderMap> {
     let mut headers = HeaderMap::new();
     let structured = serde_json::from_slice::<serde_json::Value>(body)
         .is_ok_and(|v| v.get("specversion").is_some());
-    let content_type = if structured { "application/cloudevents+json" } else { "application/json" };
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let content_type = if structured {
+        "application/cloudevents+json"
+    } else {
+        "application/json"
+    };
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')
             .with_context(|| format!("--header {header:?}: expected NAME:VALUE"))?;
         headers.insert(
             HeaderName::try_from(name.trim()).with_context(|| format!("--header name {name:?}"))?,
-            HeaderValue::try_from(value.trim()).with_context(|| format!("--header value of {name}"))?,
+            HeaderValue::try_from(value.trim())
+                .with_context(|| format!("--header value of {name}"))?,
         );
     }
     Ok(headers)

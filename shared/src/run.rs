@@ -12,11 +12,11 @@ use events::Payload;
 use crate::{
     auth::PushAuth,
     backends::{
+        databases::{DatabaseAdmin, PostgresAdmin},
         object_store,
+        previews::{CloudRunPreviews, PreviewServices, SkippedPreviews},
         publisher::{Publisher, PubsubPublisher},
         secrets::{LocalSecretStore, SecretManagerStore, SecretStore},
-        databases::{DatabaseAdmin, PostgresAdmin},
-        previews::{CloudRunPreviews, PreviewServices, SkippedPreviews},
     },
     config::{RuntimeConfig, SecretStoreKind},
     dispatch::{DispatchOptions, Dispatcher},
@@ -91,7 +91,13 @@ async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> 
         .await
         .with_context(|| format!("binding {address} (PORT / LISTEN_ADDRESS)"))?;
     tracing::info!(%address, service = %config.service, "ready");
-    server::serve(listener, router, server::shutdown_signal(), config.shutdown_grace).await?;
+    server::serve(
+        listener,
+        router,
+        server::shutdown_signal(),
+        config.shutdown_grace,
+    )
+    .await?;
     Ok(())
 }
 
@@ -99,8 +105,9 @@ async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> 
 /// does not wait on the network; the control database is migrated here when configured.
 pub async fn backends(config: &RuntimeConfig) -> anyhow::Result<Backends> {
     let publisher: Arc<dyn Publisher> = Arc::new(
-        PubsubPublisher::new(&config.project, config.pubsub_emulator_host.as_deref())
-            .context("building the Pub/Sub publisher (GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST)")?,
+        PubsubPublisher::new(&config.project, config.pubsub_emulator_host.as_deref()).context(
+            "building the Pub/Sub publisher (GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST)",
+        )?,
     );
     let control_db = match &config.database_url {
         Some(url) => {

@@ -34,7 +34,9 @@ pub fn router<T: Payload, H: Handler<T>>(
             service: service.to_owned(),
         }));
     let deliveries = match auth {
-        Some(auth) => deliveries.layer(middleware::from_fn_with_state(Arc::new(auth), authenticate)),
+        Some(auth) => {
+            deliveries.layer(middleware::from_fn_with_state(Arc::new(auth), authenticate))
+        }
         None => deliveries,
     };
     deliveries
@@ -91,10 +93,16 @@ pub fn log_decision(decision: &Decision) {
     match decision {
         Decision::Done | Decision::Duplicate => tracing::info!(decision = name, "delivery handled"),
         Decision::Ignored(reason) => tracing::info!(decision = name, %reason, "delivery ignored"),
-        Decision::Retry { reason, quiet: true } => {
+        Decision::Retry {
+            reason,
+            quiet: true,
+        } => {
             tracing::info!(decision = name, %reason, "delivery will be retried")
         }
-        Decision::Retry { reason, quiet: false } => {
+        Decision::Retry {
+            reason,
+            quiet: false,
+        } => {
             tracing::error!(decision = name, %reason, "delivery failed; it will be retried")
         }
         Decision::Rejected { kind, reason } => {
@@ -114,7 +122,10 @@ pub async fn serve(
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
-        tracing::info!(grace_secs = grace.as_secs(), "shutting down: draining in-flight deliveries");
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: draining in-flight deliveries"
+        );
         let _ = stopping_tx.send(());
     };
     let server = axum::serve(listener, router).with_graceful_shutdown(signal);
@@ -139,10 +150,11 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = term.recv() => {},
             _ = ctrl_c => {},

@@ -5,9 +5,7 @@
 //! `traceparent` propagator, but none for Google's header) would be a large dependency for it.
 
 use http::HeaderMap;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -29,7 +27,8 @@ pub fn remote_context(headers: &HeaderMap) -> Option<SpanContext> {
 /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`.
 fn parse_traceparent(value: &str) -> Option<SpanContext> {
     let mut parts = value.trim().split('-');
-    let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if version != "00" || trace.len() != 32 || span.len() != 16 || flags.len() != 2 {
         return None;
     }
@@ -49,13 +48,21 @@ fn parse_cloud_trace_context(value: &str) -> Option<SpanContext> {
     let trace_id = TraceId::from_hex(trace).ok()?;
     let span_id = SpanId::from_bytes(span.parse::<u64>().ok()?.to_be_bytes());
     let sampled = options.trim() == "o=1";
-    let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
     valid(trace_id, span_id, flags)
 }
 
 fn valid(trace_id: TraceId, span_id: SpanId, flags: TraceFlags) -> Option<SpanContext> {
     // Google's header may carry span id 0 when the caller has no span; the trace still counts.
-    let span_id = if span_id == SpanId::INVALID { SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]) } else { span_id };
+    let span_id = if span_id == SpanId::INVALID {
+        SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1])
+    } else {
+        span_id
+    };
     let context = SpanContext::new(trace_id, span_id, flags, true, TraceState::default());
     context.is_valid().then_some(context)
 }
@@ -80,12 +87,19 @@ mod tests {
         assert_eq!(ctx.trace_id().to_string(), TRACE);
         assert_eq!(ctx.span_id().to_string(), "0000000000000001");
         assert!(ctx.is_sampled());
-        assert!(parse_cloud_trace_context(TRACE).is_some(), "span and options are optional");
+        assert!(
+            parse_cloud_trace_context(TRACE).is_some(),
+            "span and options are optional"
+        );
     }
 
     #[test]
     fn malformed_headers_are_ignored() {
-        for bad in ["", "00-xyz-00f067aa0ba902b7-01", &format!("01-{TRACE}-00f067aa0ba902b7-01")] {
+        for bad in [
+            "",
+            "00-xyz-00f067aa0ba902b7-01",
+            &format!("01-{TRACE}-00f067aa0ba902b7-01"),
+        ] {
             assert!(parse_traceparent(bad).is_none(), "{bad}");
         }
         assert!(parse_traceparent(&format!("00-{}-00f067aa0ba902b7-01", "0".repeat(32))).is_none());
@@ -95,8 +109,17 @@ mod tests {
     #[test]
     fn traceparent_wins_over_the_google_header() {
         let mut headers = HeaderMap::new();
-        headers.insert("x-cloud-trace-context", format!("{}/5;o=1", "1".repeat(32)).parse().unwrap());
-        headers.insert("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-00").parse().unwrap());
-        assert_eq!(remote_context(&headers).unwrap().trace_id().to_string(), TRACE);
+        headers.insert(
+            "x-cloud-trace-context",
+            format!("{}/5;o=1", "1".repeat(32)).parse().unwrap(),
+        );
+        headers.insert(
+            "traceparent",
+            format!("00-{TRACE}-00f067aa0ba902b7-00").parse().unwrap(),
+        );
+        assert_eq!(
+            remote_context(&headers).unwrap().trace_id().to_string(),
+            TRACE
+        );
     }
 }

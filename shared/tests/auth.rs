@@ -485,7 +485,9 @@ async fn the_service_refuses_unauthenticated_pushes_before_running_the_handler()
     let push = |authorization: Option<String>, id: &'static str| {
         let url = service.url.clone();
         async move {
-            let mut request = reqwest::Client::new().post(url).body(support::ping("done", id));
+            let mut request = reqwest::Client::new()
+                .post(url)
+                .body(support::ping("done", id));
             if let Some(value) = authorization {
                 request = request.header("authorization", value);
             }
@@ -495,14 +497,32 @@ async fn the_service_refuses_unauthenticated_pushes_before_running_the_handler()
     let token = |claims: Value, key: &TestKey| Some(format!("Bearer {}", key.sign("k1", &claims)));
     let now = jsonwebtoken::get_current_timestamp();
 
-    assert_eq!(push(None, "a-1").await, StatusCode::UNAUTHORIZED, "no token");
+    assert_eq!(
+        push(None, "a-1").await,
+        StatusCode::UNAUTHORIZED,
+        "no token"
+    );
     let wrong_audience = with(push_claims(), "aud", json!("https://elsewhere.run.app/"));
-    assert_eq!(push(token(wrong_audience, google_key()), "a-2").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        push(token(wrong_audience, google_key()), "a-2").await,
+        StatusCode::UNAUTHORIZED
+    );
     let expired = with(push_claims(), "exp", json!(now - 600));
-    assert_eq!(push(token(expired, google_key()), "a-3").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        push(token(expired, google_key()), "a-3").await,
+        StatusCode::UNAUTHORIZED
+    );
     let forged = token(push_claims(), other_key());
-    assert_eq!(push(forged, "a-4").await, StatusCode::UNAUTHORIZED, "bad signature");
-    assert_eq!(runs.load(Ordering::SeqCst), 0, "no refused push reached the handler");
+    assert_eq!(
+        push(forged, "a-4").await,
+        StatusCode::UNAUTHORIZED,
+        "bad signature"
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        0,
+        "no refused push reached the handler"
+    );
 
     let valid = token(push_claims(), google_key());
     assert_eq!(push(valid, "a-5").await, StatusCode::NO_CONTENT);

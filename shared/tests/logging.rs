@@ -39,7 +39,8 @@ impl Capture {
 async fn delivery_logs_carry_event_trace_and_error_reporting_fields() {
     let capture = Capture::default();
     let writer = capture.clone();
-    let subscriber = shared::telemetry::subscriber("my-project", "runtime-test", true, move || writer.clone());
+    let subscriber =
+        shared::telemetry::subscriber("my-project", "runtime-test", true, move || writer.clone());
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let runs = Arc::new(AtomicUsize::new(0));
@@ -71,5 +72,8 @@ async fn delivery_logs_carry_event_trace_and_error_reporting_fields() {
         "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
     );
     assert_eq!(failure["serviceContext"]["service"], "runtime-test");
-    assert!(failure["reason"].as_str().unwrap().contains("asked to retry"));
+    assert!(failure["reason"]
+        .as_str()
+        .unwrap()
+        .contains("asked to retry"));
 }

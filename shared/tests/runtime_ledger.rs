@@ -17,7 +17,9 @@ use support::{counting_handler, ctx, options, ping, post, push_body, spawn};
 use testbed::Postgres;
 
 async fn ledger(postgres: &Postgres, lease: Duration) -> Ledger {
-    let pool = sqlx::PgPool::connect(&postgres.fresh_database().await).await.expect("connect");
+    let pool = sqlx::PgPool::connect(&postgres.fresh_database().await)
+        .await
+        .expect("connect");
     MIGRATOR.run(&pool).await.expect("migrate");
     Ledger::with_pool(pool, "ledger-test", lease)
 }
@@ -58,7 +60,10 @@ async fn a_hundred_concurrent_duplicates_run_the_handler_once() {
         "duplicates are acked or retried, nothing else: {statuses:?}"
     );
     // Pub/Sub redelivers the ones told to retry: now they are acked without running.
-    assert_eq!(post(&service.url, slow_ping.clone()).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        post(&service.url, slow_ping.clone()).await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
 
@@ -85,8 +90,15 @@ async fn a_crashed_attempts_lease_expires_and_the_event_runs_again() {
     );
     assert_eq!(runs.load(Ordering::SeqCst), 0);
     tokio::time::sleep(lease + Duration::from_millis(300)).await;
-    assert_eq!(post(&service.url, redelivery.clone()).await, StatusCode::NO_CONTENT);
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "the expired lease let it run again");
+    assert_eq!(
+        post(&service.url, redelivery.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the expired lease let it run again"
+    );
     assert_eq!(post(&service.url, redelivery).await, StatusCode::NO_CONTENT);
     assert_eq!(runs.load(Ordering::SeqCst), 1, "and once done, it is done");
 }
@@ -99,9 +111,15 @@ async fn a_retried_delivery_releases_its_lease_at_once() {
     opts.ledger = Some(ledger(&postgres, Duration::from_secs(300)).await);
     let service = spawn(counting_handler(runs.clone()), ctx(recording()), opts, None).await;
 
-    assert_eq!(post(&service.url, ping("retry", "retry-1")).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        post(&service.url, ping("retry", "retry-1")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     // Same event id, now succeeding: no five-minute wait for the lease.
-    assert_eq!(post(&service.url, ping("done", "retry-1")).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        post(&service.url, ping("done", "retry-1")).await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
@@ -113,7 +131,10 @@ async fn a_panic_releases_the_lease_so_the_redelivery_runs() {
     opts.ledger = Some(ledger(&postgres, Duration::from_secs(300)).await);
     let service = spawn(counting_handler(runs.clone()), ctx(recording()), opts, None).await;
 
-    assert_eq!(post(&service.url, ping("panic", "panic-1")).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        post(&service.url, ping("panic", "panic-1")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     // The release happens in the background right after the panic.
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for _ in 0..20 {

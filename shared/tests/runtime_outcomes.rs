@@ -18,7 +18,9 @@ async fn emulator_with_dead_letter() -> (PubsubEmulator, String, String) {
     let topic = unique_name("dead-letter");
     let subscription = format!("{topic}-sub");
     emulator.create_topic(&topic).await;
-    emulator.create_pull_subscription(&topic, &subscription).await;
+    emulator
+        .create_pull_subscription(&topic, &subscription)
+        .await;
     (emulator, topic, subscription)
 }
 
@@ -38,17 +40,33 @@ async fn every_outcome_gets_the_status_pubsub_understands() {
     )
     .await;
 
-    assert_eq!(post(&service.url, ping("done", "m-1")).await, StatusCode::NO_CONTENT);
-    assert_eq!(post(&service.url, ping("ignore", "m-2")).await, StatusCode::NO_CONTENT);
-    assert_eq!(post(&service.url, ping("retry", "m-3")).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        post(&service.url, ping("done", "m-1")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        post(&service.url, ping("ignore", "m-2")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        post(&service.url, ping("retry", "m-3")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 3);
     assert!(
-        emulator.pull(&dlq_sub, 10, Duration::from_millis(500)).await.is_empty(),
+        emulator
+            .pull(&dlq_sub, 10, Duration::from_millis(500))
+            .await
+            .is_empty(),
         "nothing but rejections is dead-lettered"
     );
 
     let client = reqwest::Client::new();
-    let health = client.get(format!("{}/healthz", service.url)).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", service.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let wrong_method = client.get(&service.url).send().await.unwrap();
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -58,10 +76,22 @@ async fn every_outcome_gets_the_status_pubsub_understands() {
 async fn a_panicking_handler_is_retried_and_the_process_keeps_serving() {
     let (emulator, dead_letter, _) = emulator_with_dead_letter().await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(counting_handler(runs.clone()), ctx(publisher(&emulator)), options(&dead_letter), None).await;
+    let service = spawn(
+        counting_handler(runs.clone()),
+        ctx(publisher(&emulator)),
+        options(&dead_letter),
+        None,
+    )
+    .await;
 
-    assert_eq!(post(&service.url, ping("panic", "p-1")).await, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(post(&service.url, ping("done", "p-2")).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        post(&service.url, ping("panic", "p-1")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        post(&service.url, ping("done", "p-2")).await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
@@ -71,29 +101,58 @@ async fn a_slow_handler_is_cut_off_at_the_delivery_timeout_and_retried() {
     let runs = Arc::new(AtomicUsize::new(0));
     let mut opts = options(&dead_letter);
     opts.timeout = Duration::from_millis(200);
-    let service = spawn(counting_handler(runs), ctx(publisher(&emulator)), opts, None).await;
+    let service = spawn(
+        counting_handler(runs),
+        ctx(publisher(&emulator)),
+        opts,
+        None,
+    )
+    .await;
     let slow = push_body(
         support::Ping::TYPE_NAME,
         &serde_json::json!({ "behaviour": "done", "sleep_ms": 5_000 }),
         "slow-1",
     );
-    assert_eq!(post(&service.url, slow).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        post(&service.url, slow).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 #[tokio::test]
 async fn rejections_are_dead_lettered_with_their_reason_then_acked() {
     let (emulator, dead_letter, dlq_sub) = emulator_with_dead_letter().await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(counting_handler(runs.clone()), ctx(publisher(&emulator)), options(&dead_letter), None).await;
+    let service = spawn(
+        counting_handler(runs.clone()),
+        ctx(publisher(&emulator)),
+        options(&dead_letter),
+        None,
+    )
+    .await;
 
     // Rejected by the handler, by type, by payload, and undecodable.
-    assert_eq!(post(&service.url, ping("reject", "r-1")).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        post(&service.url, ping("reject", "r-1")).await,
+        StatusCode::NO_CONTENT
+    );
     let unknown = push_body("dev.groundskeeper.nobody.v1", &serde_json::json!({}), "r-2");
     assert_eq!(post(&service.url, unknown).await, StatusCode::NO_CONTENT);
-    let invalid = push_body(support::Ping::TYPE_NAME, &serde_json::json!({ "behavior": "typo" }), "r-3");
+    let invalid = push_body(
+        support::Ping::TYPE_NAME,
+        &serde_json::json!({ "behavior": "typo" }),
+        "r-3",
+    );
     assert_eq!(post(&service.url, invalid).await, StatusCode::NO_CONTENT);
-    assert_eq!(post(&service.url, b"{not json".to_vec()).await, StatusCode::NO_CONTENT);
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "only the well-formed ping ran");
+    assert_eq!(
+        post(&service.url, b"{not json".to_vec()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "only the well-formed ping ran"
+    );
 
     let mut parked = emulator.pull(&dlq_sub, 10, Duration::from_secs(10)).await;
     for _ in 0..10 {
@@ -110,11 +169,22 @@ async fn rejections_are_dead_lettered_with_their_reason_then_acked() {
             .unwrap_or_else(|| panic!("no dead letter of type {t}: {parked:#?}"))
     };
     let handler = by_type("rejected-by-handler");
-    assert_eq!(handler.attributes["error-reason"], "asked to reject: the ping is unacceptable");
+    assert_eq!(
+        handler.attributes["error-reason"],
+        "asked to reject: the ping is unacceptable"
+    );
     assert_eq!(handler.attributes["original-message-id"], "r-1");
-    assert_eq!(handler.attributes["ce-type"], support::Ping::TYPE_NAME, "replayable as-is");
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&handler.data).unwrap()["behaviour"], "reject");
-    assert!(by_type("unknown-event-type").attributes["error-reason"].contains("dev.groundskeeper.nobody.v1"));
+    assert_eq!(
+        handler.attributes["ce-type"],
+        support::Ping::TYPE_NAME,
+        "replayable as-is"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&handler.data).unwrap()["behaviour"],
+        "reject"
+    );
+    assert!(by_type("unknown-event-type").attributes["error-reason"]
+        .contains("dev.groundskeeper.nobody.v1"));
     assert!(by_type("invalid-payload").attributes["error-reason"].contains("behavior"));
     assert_eq!(by_type("undecodable-delivery").data, b"{not json");
 }
@@ -124,16 +194,34 @@ async fn a_rejection_that_cannot_be_dead_lettered_is_not_acked() {
     let emulator = PubsubEmulator::start().await;
     let runs = Arc::new(AtomicUsize::new(0));
     // The dead-letter topic does not exist, so forwarding fails.
-    let service = spawn(counting_handler(runs), ctx(publisher(&emulator)), options("missing-topic"), None).await;
-    assert_eq!(post(&service.url, ping("reject", "x-1")).await, StatusCode::SERVICE_UNAVAILABLE);
+    let service = spawn(
+        counting_handler(runs),
+        ctx(publisher(&emulator)),
+        options("missing-topic"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        post(&service.url, ping("reject", "x-1")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 #[tokio::test]
 async fn a_body_over_pubsubs_maximum_is_refused_with_413() {
     let emulator = PubsubEmulator::start().await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(counting_handler(runs.clone()), ctx(publisher(&emulator)), options("unused"), None).await;
+    let service = spawn(
+        counting_handler(runs.clone()),
+        ctx(publisher(&emulator)),
+        options("unused"),
+        None,
+    )
+    .await;
     let huge = vec![b'x'; 11 * 1024 * 1024];
-    assert_eq!(post(&service.url, huge).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        post(&service.url, huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 0);
 }

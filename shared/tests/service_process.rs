@@ -37,13 +37,22 @@ async fn start_service(env: &[(&str, String)]) -> (Child, String) {
 }
 
 fn ping_attributes(id: &str) -> BTreeMap<String, String> {
-    support::attrs(&[("ce-type", PING), ("ce-source", "//tests"), ("ce-id", id), ("ce-specversion", "1.0")])
+    support::attrs(&[
+        ("ce-type", PING),
+        ("ce-source", "//tests"),
+        ("ce-id", id),
+        ("ce-specversion", "1.0"),
+    ])
 }
 
 #[tokio::test]
 async fn sigterm_lets_the_in_flight_delivery_finish_and_refuses_new_ones() {
     let (mut child, url) = start_service(&[]).await;
-    let slow = support::push_body(PING, &serde_json::json!({ "name": "slow", "sleep_ms": 1500 }), "s-1");
+    let slow = support::push_body(
+        PING,
+        &serde_json::json!({ "name": "slow", "sleep_ms": 1500 }),
+        "s-1",
+    );
     let in_flight = tokio::spawn({
         let url = url.clone();
         async move { support::post(&url, slow).await }
@@ -55,11 +64,22 @@ async fn sigterm_lets_the_in_flight_delivery_finish_and_refuses_new_ones() {
 
     let late = reqwest::Client::new()
         .post(&url)
-        .body(support::push_body(PING, &serde_json::json!({ "name": "late" }), "s-2"))
+        .body(support::push_body(
+            PING,
+            &serde_json::json!({ "name": "late" }),
+            "s-2",
+        ))
         .send()
         .await;
-    assert!(late.is_err(), "a new delivery after SIGTERM is refused: {late:?}");
-    assert_eq!(in_flight.await.unwrap(), StatusCode::NO_CONTENT, "the in-flight one finished");
+    assert!(
+        late.is_err(),
+        "a new delivery after SIGTERM is refused: {late:?}"
+    );
+    assert_eq!(
+        in_flight.await.unwrap(),
+        StatusCode::NO_CONTENT,
+        "the in-flight one finished"
+    );
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await
         .expect("exits within the grace period")
@@ -70,12 +90,20 @@ async fn sigterm_lets_the_in_flight_delivery_finish_and_refuses_new_ones() {
 #[tokio::test]
 async fn published_events_are_pushed_by_the_emulator_handled_and_acked() {
     let (emulator, postgres) = tokio::join!(PubsubEmulator::start(), Postgres::start());
-    let (pings, events, dead_letter) = (unique_name("pings"), unique_name("events"), unique_name("dlq"));
+    let (pings, events, dead_letter) = (
+        unique_name("pings"),
+        unique_name("events"),
+        unique_name("dlq"),
+    );
     for topic in [&pings, &events, &dead_letter] {
         emulator.create_topic(topic).await;
     }
-    emulator.create_pull_subscription(&events, &format!("{events}-sub")).await;
-    emulator.create_pull_subscription(&dead_letter, &format!("{dead_letter}-sub")).await;
+    emulator
+        .create_pull_subscription(&events, &format!("{events}-sub"))
+        .await;
+    emulator
+        .create_pull_subscription(&dead_letter, &format!("{dead_letter}-sub"))
+        .await;
     let database_url = postgres.fresh_database().await;
     let (_service, url) = start_service(&[
         ("PUBSUB_EMULATOR_HOST", emulator.host()),
@@ -85,22 +113,46 @@ async fn published_events_are_pushed_by_the_emulator_handled_and_acked() {
         ("DATABASE_URL", database_url.clone()),
     ])
     .await;
-    emulator.create_push_subscription(&pings, &format!("{pings}-push"), &format!("{url}/")).await;
+    emulator
+        .create_push_subscription(&pings, &format!("{pings}-push"), &format!("{url}/"))
+        .await;
 
     let pong = serde_json::json!({ "name": "demo", "behaviour": "pong" }).to_string();
-    emulator.publish(&pings, pong.as_bytes(), &ping_attributes("e2e-1")).await;
+    emulator
+        .publish(&pings, pong.as_bytes(), &ping_attributes("e2e-1"))
+        .await;
     let bad = serde_json::json!({ "name": "Not_A_Name" }).to_string();
-    emulator.publish(&pings, bad.as_bytes(), &ping_attributes("e2e-2")).await;
+    emulator
+        .publish(&pings, bad.as_bytes(), &ping_attributes("e2e-2"))
+        .await;
 
-    let replies = emulator.pull(&format!("{events}-sub"), 1, Duration::from_secs(20)).await;
-    assert_eq!(replies.len(), 1, "the handler ran and emitted its follow-up event");
-    assert_eq!(replies[0].attributes["ce-type"], "dev.groundskeeper.example.pong.v1");
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&replies[0].data).unwrap()["name"], "demo");
+    let replies = emulator
+        .pull(&format!("{events}-sub"), 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        replies.len(),
+        1,
+        "the handler ran and emitted its follow-up event"
+    );
+    assert_eq!(
+        replies[0].attributes["ce-type"],
+        "dev.groundskeeper.example.pong.v1"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&replies[0].data).unwrap()["name"],
+        "demo"
+    );
 
-    let parked = emulator.pull(&format!("{dead_letter}-sub"), 1, Duration::from_secs(20)).await;
+    let parked = emulator
+        .pull(&format!("{dead_letter}-sub"), 1, Duration::from_secs(20))
+        .await;
     assert_eq!(parked.len(), 1, "the invalid ping was dead-lettered");
     assert_eq!(parked[0].attributes["error-type"], "invalid-payload");
-    assert!(parked[0].attributes["error-reason"].contains("environment name"), "{:?}", parked[0].attributes);
+    assert!(
+        parked[0].attributes["error-reason"].contains("environment name"),
+        "{:?}",
+        parked[0].attributes
+    );
 
     // The handled delivery is recorded as done; the invalid one was refused before the
     // ledger (a decode failure is deterministic, so there is nothing to deduplicate).

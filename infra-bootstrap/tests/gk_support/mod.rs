@@ -22,9 +22,8 @@ pub struct LocalStack {
 }
 
 /// The service binary next to ours. Cargo builds only this package's binaries for its tests,
-/// so build it here (a quick no-op when it is fresh) — with the feature its own tests enable,
-/// so the two test suites do not rebuild it for each other (the hook is inert unless armed
-/// in-process).
+/// so refresh them here with the same command `scripts/test.sh` and the local-stack test use
+/// (a quick no-op when they are fresh).
 fn provisioner_binary() -> PathBuf {
     let ours = Path::new(env!("CARGO_BIN_EXE_groundskeeper"));
     let profile_dir = ours.parent().unwrap();
@@ -38,8 +37,9 @@ fn provisioner_binary() -> PathBuf {
             "--quiet",
             "-p",
             "env-provisioner",
-            "--bin",
-            "env-provisioner",
+            "-p",
+            "secret-rotator",
+            "--bins",
         ])
         .args(["--profile", profile, "--target-dir"])
         .arg(profile_dir.parent().unwrap())

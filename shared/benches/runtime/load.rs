@@ -34,6 +34,8 @@ pub struct LoadResult {
     /// Latency of every request sent inside the window, sorted, in nanoseconds.
     pub latencies_ns: Vec<u64>,
     pub window: Duration,
+    /// CPU time the load generator's thread used over warm-up and window.
+    pub client_cpu: Duration,
 }
 
 impl LoadResult {
@@ -58,7 +60,8 @@ pub fn drive(addr: SocketAddr, shape: Shape, run: &str) -> LoadResult {
             .enable_all()
             .build()
             .expect("load generator runtime");
-        runtime.block_on(async {
+        let cpu_before = thread_cpu_time();
+        let mut total = runtime.block_on(async {
             let start = Instant::now() + shape.warmup;
             let end = start + shape.measure;
             let tasks: Vec<_> = (0..shape.connections)
@@ -77,8 +80,24 @@ pub fn drive(addr: SocketAddr, shape: Shape, run: &str) -> LoadResult {
             }
             total.latencies_ns.sort_unstable();
             total
-        })
+        });
+        total.client_cpu = thread_cpu_time().saturating_sub(cpu_before);
+        total
     })
+}
+
+/// CPU time (user + system) of the calling thread, from /proc/thread-self/stat: the load
+/// generator runs wholly on one thread, so this tells whether it, not the server, was the
+/// limit.
+fn thread_cpu_time() -> Duration {
+    let stat =
+        std::fs::read_to_string("/proc/thread-self/stat").expect("read /proc/thread-self/stat");
+    let after_name = &stat[stat.rfind(')').expect("comm in stat") + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
 }
 
 /// One connection's closed loop; reconnects after a transport error.

@@ -59,6 +59,8 @@ pub struct Throughput {
     pub rss_after_kib: u64,
     /// Server CPU time over warm-up and window, per answered request.
     pub cpu_per_request: Duration,
+    /// The warm-up before the window (for the load generator's share of its core).
+    pub warmup: Duration,
     pub load: LoadResult,
 }
 
@@ -73,6 +75,18 @@ impl Throughput {
             ms(load.quantile(0.99)),
             load.errors,
             self.cpu_per_request.as_secs_f64() * 1e6
+        );
+        let run_time = (load.window + self.warmup).as_secs_f64();
+        println!(
+            "load generator  {:<40} {:.1} µs/req, busy {:.0}% of its core{}",
+            self.name,
+            load.client_cpu.as_secs_f64() * 1e6 / load.answered.max(1) as f64,
+            100.0 * load.client_cpu.as_secs_f64() / run_time,
+            if load.client_cpu.as_secs_f64() / run_time > 0.9 {
+                " — the client, not the server, limited req/s"
+            } else {
+                ""
+            }
         );
         println!(
             "rss             {:<40} ready {} MiB  after load {} MiB",

@@ -18,7 +18,10 @@ impl Plan {
     /// Records one action, e.g. `{"backend": "publisher", "action": "publish", "topic": "t"}`.
     /// Never record a secret value.
     pub fn record(&self, action: serde_json::Value) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(action);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(action);
     }
 
     /// The actions recorded so far.

@@ -77,7 +77,8 @@ async fn handle(event: Event<Ping>, ctx: Ctx) -> Result<Outcome, ExampleError> {
         Behaviour::Panic => panic!("the ping asked for a panic"),
         Behaviour::Pong => {
             let pong = Pong { name: ping.name };
-            ctx.emit(OutgoingEvent::new(ctx.source(), event.id, &pong)).await?;
+            ctx.emit(OutgoingEvent::new(ctx.source(), event.id, &pong))
+                .await?;
             Ok(Outcome::Done)
         }
     }

@@ -91,7 +91,11 @@ pub fn push_body(ty: &str, data: &serde_json::Value, message_id: &str) -> Vec<u8
 
 /// A ping push body.
 pub fn ping(behaviour: &str, message_id: &str) -> Vec<u8> {
-    push_body(Ping::TYPE_NAME, &serde_json::json!({ "behaviour": behaviour }), message_id)
+    push_body(
+        Ping::TYPE_NAME,
+        &serde_json::json!({ "behaviour": behaviour }),
+        message_id,
+    )
 }
 
 /// Backends over `publisher`, no control database.
@@ -129,14 +133,22 @@ pub async fn spawn<T: Payload, H: Handler<T>>(
     options: DispatchOptions,
     auth: Option<PushAuth>,
 ) -> TestService {
-    let router = shared::server::router(Dispatcher::new(handler, ctx, options), auth, "runtime-test");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let router =
+        shared::server::router(Dispatcher::new(handler, ctx, options), auth, "runtime-test");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         let _ = stopped.await;
     };
-    tokio::spawn(shared::server::serve(listener, router, shutdown, Duration::from_secs(1)));
+    tokio::spawn(shared::server::serve(
+        listener,
+        router,
+        shutdown,
+        Duration::from_secs(1),
+    ));
     TestService {
         url,
         stop: Some(stop),
@@ -163,5 +175,8 @@ pub async fn post(url: &str, body: Vec<u8>) -> reqwest::StatusCode {
 }
 
 pub fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }

@@ -45,14 +45,24 @@ pub fn service_binaries() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
         "{} not built next to {}; build them with `cargo build {} --bins` (or run `make demo`)",
         missing.join(", "),
         exe.display(),
-        SERVICES.iter().map(|s| format!("-p {s}")).collect::<Vec<_>>().join(" ")
+        SERVICES
+            .iter()
+            .map(|s| format!("-p {s}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Ok(found)
 }
 
 /// Starts the official emulator on `port` with its data under `dir`; returns its pgid
 /// (see [`await_http`] for when it answers).
-pub fn spawn_emulator(gcloud: &Path, project: &str, port: u16, dir: &Path, log: &Path) -> anyhow::Result<u32> {
+pub fn spawn_emulator(
+    gcloud: &Path,
+    project: &str,
+    port: u16,
+    dir: &Path,
+    log: &Path,
+) -> anyhow::Result<u32> {
     std::fs::create_dir_all(dir)?;
     let mut command = Command::new(gcloud);
     command
@@ -64,7 +74,13 @@ pub fn spawn_emulator(gcloud: &Path, project: &str, port: u16, dir: &Path, log: 
 }
 
 /// Waits until `url` answers 2xx (the emulator's `/`, a service's `/healthz`).
-pub async fn await_http(name: &str, pgid: u32, url: &str, log: &Path, timeout: Duration) -> anyhow::Result<()> {
+pub async fn await_http(
+    name: &str,
+    pgid: u32,
+    url: &str,
+    log: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     wait_ready(name, pgid, log, timeout, || {
         let request = http.get(url).timeout(Duration::from_secs(2)).send();

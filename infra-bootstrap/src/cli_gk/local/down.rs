@@ -28,7 +28,10 @@ pub fn down(dir: &Path) -> anyhow::Result<()> {
     let Some(state) = StackState::read(&dir.join(STATE_FILE))? else {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
-            eprintln!("groundskeeper: no stack state in {}; removed the directory", dir.display());
+            eprintln!(
+                "groundskeeper: no stack state in {}; removed the directory",
+                dir.display()
+            );
         } else {
             eprintln!("groundskeeper: no local stack in {}", dir.display());
         }
@@ -41,7 +44,10 @@ pub fn down(dir: &Path) -> anyhow::Result<()> {
         dir.display()
     );
     std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
-    eprintln!("groundskeeper: stopped the local stack and removed {}", dir.display());
+    eprintln!(
+        "groundskeeper: stopped the local stack and removed {}",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -67,5 +73,8 @@ pub fn stop(dir: &Path, state: &StackState) -> Vec<u32> {
             stop_group(pgid, Duration::from_secs(10));
         }
     }
-    pgids(state).into_iter().filter(|p| group_is_alive(*p)).collect()
+    pgids(state)
+        .into_iter()
+        .filter(|p| group_is_alive(*p))
+        .collect()
 }

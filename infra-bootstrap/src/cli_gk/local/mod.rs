@@ -8,6 +8,7 @@ mod down;
 mod plumbing;
 mod postgres;
 mod process;
+mod scheduler;
 mod status;
 mod tools;
 mod tour;
@@ -72,7 +73,10 @@ pub async fn run(command: LocalCommand, out: Output) -> anyhow::Result<ExitCode>
         LocalCommand::Demo(args) => {
             let state = match up::running(&dir)? {
                 Some(state) => {
-                    eprintln!("groundskeeper: using the stack running in {}", dir.display());
+                    eprintln!(
+                        "groundskeeper: using the stack running in {}",
+                        dir.display()
+                    );
                     state
                 }
                 None => up::up(&dir, &args).await?,
@@ -87,7 +91,7 @@ pub async fn run(command: LocalCommand, out: Output) -> anyhow::Result<ExitCode>
         LocalCommand::Scheduler {
             manifest,
             emulator_host,
-        } => up::scheduler(&manifest, &emulator_host).await,
+        } => scheduler::run(&manifest, &emulator_host).await,
     }?;
     Ok(ExitCode::SUCCESS)
 }

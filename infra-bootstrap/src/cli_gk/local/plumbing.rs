@@ -22,9 +22,7 @@ pub const WATCH_SUBSCRIPTION: &str = "groundskeeper-events-watch";
 /// stack does not run are dropped with their jobs.
 pub fn local_manifest(urls: &BTreeMap<String, String>) -> anyhow::Result<Manifest> {
     let mut manifest = Manifest::parse(LOCAL_MANIFEST)?;
-    manifest
-        .services
-        .retain(|s| urls.contains_key(&s.name));
+    manifest.services.retain(|s| urls.contains_key(&s.name));
     for service in &mut manifest.services {
         if let Some(url) = urls.get(&service.name) {
             service.push_endpoint.clone_from(url);

@@ -94,10 +94,7 @@ pub fn pick_port(preferred: u16, any: bool) -> anyhow::Result<u16> {
     if !any && bind(preferred).is_ok() {
         return Ok(preferred);
     }
-    Ok(bind(0)
-        .context("finding a free port")?
-        .local_addr()?
-        .port())
+    Ok(bind(0).context("finding a free port")?.local_addr()?.port())
 }
 
 /// Whether something accepts TCP connections at `addr` (`HOST:PORT`) within a moment.
@@ -135,7 +132,11 @@ where
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        anyhow::bail!("{name} {why}; the end of {}:\n{}", log.display(), tail(log, 30));
+        anyhow::bail!(
+            "{name} {why}; the end of {}:\n{}",
+            log.display(),
+            tail(log, 30)
+        );
     }
 }
 

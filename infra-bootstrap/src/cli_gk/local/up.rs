@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -22,7 +21,10 @@ pub fn running(dir: &Path) -> anyhow::Result<Option<StackState>> {
     if down::pgids(&state).into_iter().any(process::group_is_alive) {
         return Ok(Some(state));
     }
-    eprintln!("groundskeeper: removing the leftovers of a stopped stack in {}", dir.display());
+    eprintln!(
+        "groundskeeper: removing the leftovers of a stopped stack in {}",
+        dir.display()
+    );
     std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     Ok(None)
 }
@@ -41,7 +43,8 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<StackState> {
     if let Ok(pid) = std::fs::read_to_string(&starting) {
         let pid: u32 = pid.trim().parse().unwrap_or(0);
         anyhow::ensure!(
-            pid == 0 || !process::group_is_alive(pid) && !Path::new(&format!("/proc/{pid}")).exists(),
+            pid == 0
+                || !process::group_is_alive(pid) && !Path::new(&format!("/proc/{pid}")).exists(),
             "another `groundskeeper local up` (pid {pid}) is starting a stack in {}",
             dir.display()
         );
@@ -110,7 +113,13 @@ async fn start(
     )?;
     state.processes.insert("pubsub-emulator".into(), emulator);
     let url = format!("http://127.0.0.1:{emulator_port}/");
-    let answered = components::await_http("the Pub/Sub emulator", emulator, &url, &emulator_log, Duration::from_secs(90));
+    let answered = components::await_http(
+        "the Pub/Sub emulator",
+        emulator,
+        &url,
+        &emulator_log,
+        Duration::from_secs(90),
+    );
     let (pg, answered) = tokio::join!(pg, answered);
     // Record the cluster before failing on the emulator, so that it is stopped too.
     let pg = pg.context("starting PostgreSQL")?;
@@ -122,7 +131,10 @@ async fn start(
     let admin_url = format!("postgres://postgres@127.0.0.1:{pg_port}/postgres");
     postgres::create_control_db(&admin_url).await?;
     state.pubsub_emulator_host = format!("127.0.0.1:{emulator_port}");
-    state.database_url = format!("postgres://postgres@127.0.0.1:{pg_port}/{}", postgres::CONTROL_DB);
+    state.database_url = format!(
+        "postgres://postgres@127.0.0.1:{pg_port}/{}",
+        postgres::CONTROL_DB
+    );
     state.postgres_admin_url = Some(admin_url.clone());
     let objects = dir.join("objects");
     std::fs::create_dir_all(&objects)?;
@@ -155,41 +167,18 @@ async fn start(
         components::await_http(name, pgid, &health, &log, Duration::from_secs(60)).await?;
     }
     step("applying the plumbing (infra-bootstrap, local manifest)");
-    let urls = state.services.iter().map(|(n, s)| (n.clone(), s.url.clone())).collect();
+    let urls = state
+        .services
+        .iter()
+        .map(|(n, s)| (n.clone(), s.url.clone()))
+        .collect();
     let manifest = plumbing::local_manifest(&urls)?;
     let file = dir.join("manifest.toml");
     plumbing::apply(&manifest, &state.pubsub_emulator_host, &file).await?;
     state.events_subscription = Some(plumbing::WATCH_SUBSCRIPTION.to_owned());
     state.manifest = Some(file.canonicalize()?);
     step("starting the local scheduler");
-    let mut command = std::process::Command::new(std::env::current_exe()?);
-    command
-        .args(["local", "scheduler", "--manifest"])
-        .arg(&file)
-        .args(["--emulator-host", &state.pubsub_emulator_host]);
-    let log = log_file(dir, "scheduler");
-    let pgid = process::spawn_group("the scheduler", command, &log)?;
+    let pgid = super::scheduler::spawn(dir, &file, &state.pubsub_emulator_host)?;
     state.processes.insert("scheduler".into(), pgid);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    anyhow::ensure!(
-        process::group_is_alive(pgid),
-        "the scheduler exited: {}",
-        process::tail(&log, 20)
-    );
     Ok(())
-}
-
-/// The hidden `local scheduler`: the manifest's jobs on the emulator, until stopped.
-pub async fn scheduler(manifest: &Path, emulator_host: &str) -> anyhow::Result<()> {
-    let manifest = crate::manifest::Manifest::load(manifest)?;
-    let publisher = Arc::new(crate::publish::PubsubPublisher::new(
-        &manifest.project,
-        Some(emulator_host),
-    ));
-    let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher)?;
-    eprintln!("running {} job(s) on {emulator_host}", manifest.jobs.len());
-    scheduler
-        .run(&crate::scheduler::local::SystemClock, None)
-        .await
-        .map(drop)
 }

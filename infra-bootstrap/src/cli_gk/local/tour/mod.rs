@@ -5,6 +5,7 @@
 //! follow-up events on the watch subscription — as a user's own commands would.
 
 mod connect;
+mod rotate;
 mod steps;
 mod watch;
 
@@ -23,7 +24,10 @@ pub struct Timeline(Instant);
 impl Timeline {
     /// `→` something we did, `←` something the stack did, `✓` something we checked.
     pub fn say(&self, mark: &str, what: impl std::fmt::Display) {
-        println!("{:>7}  {mark} {what}", format!("+{:.1}s", self.0.elapsed().as_secs_f32()));
+        println!(
+            "{:>7}  {mark} {what}",
+            format!("+{:.1}s", self.0.elapsed().as_secs_f32())
+        );
     }
 }
 

@@ -10,18 +10,17 @@ use events::environment::{
     TeardownRequested,
 };
 use events::names::EnvName;
-use events::rotation::{RotationFailed, RotationRequested, SecretRotated};
 use events::{Tier, TypedEvent};
 use shared::backends::publisher::PubsubPublisher;
 use shared::backends::secrets::SecretStore;
 
-use super::connect::{login, Loop};
+use super::connect::login;
 use super::watch::{Pulled, Watch};
 use super::Timeline;
 use crate::cli_gk::publish::{send, send_typed, ENVIRONMENT_REQUESTS};
 
-const WAIT: Duration = Duration::from_secs(60);
-const TABLE: &str = "tour_visits";
+pub(super) const WAIT: Duration = Duration::from_secs(60);
+pub(super) const TABLE: &str = "tour_visits";
 
 /// Everything the steps use.
 pub struct Tour {
@@ -34,12 +33,18 @@ pub struct Tour {
     pub at: Timeline,
 }
 
-fn ty(m: &Pulled) -> &str {
+pub(super) fn ty(m: &Pulled) -> &str {
     m.attributes.get("ce-type").map_or("", String::as_str)
 }
 
+/// The secret id of `environment.ready`'s `secret` (a resource name,
+/// `projects/P/secrets/ID`), which is what the secret store takes.
+pub(super) fn secret_id(ready: &EnvironmentReady) -> &str {
+    ready.secret.rsplit('/').next().unwrap_or(&ready.secret)
+}
+
 /// The `field` of a pulled event's JSON payload.
-fn field(m: &Pulled, field: &str) -> String {
+pub(super) fn field(m: &Pulled, field: &str) -> String {
     let value: serde_json::Value = serde_json::from_slice(&m.data).unwrap_or_default();
     value[field].as_str().unwrap_or_default().to_owned()
 }
@@ -58,14 +63,23 @@ impl Tour {
         };
         let id = send_typed(&self.publisher, &request).await?;
         let name = self.name.as_str();
-        self.at.say("→", format!("env request {name} --owner demo@localhost --ttl 1h  (message {id})"));
+        self.at.say(
+            "→",
+            format!("env request {name} --owner demo@localhost --ttl 1h  (message {id})"),
+        );
         let outcome = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
         let event = self
             .events
-            .next(WAIT, |m| outcome.contains(&ty(m)) && field(m, "name") == name)
+            .next(WAIT, |m| {
+                outcome.contains(&ty(m)) && field(m, "name") == name
+            })
             .await?;
         if ty(&event) == EnvironmentFailed::TYPE {
-            anyhow::bail!("environment.failed at {}: {}", field(&event, "step"), field(&event, "reason"));
+            anyhow::bail!(
+                "environment.failed at {}: {}",
+                field(&event, "step"),
+                field(&event, "reason")
+            );
         }
         let ready: EnvironmentReady = serde_json::from_slice(&event.data)?;
         self.at.say("←", format!(
@@ -77,71 +91,86 @@ impl Tour {
 
     /// Logs in with the secret's `current` version and creates a table.
     pub async fn use_credentials(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
-        let mut conn = login(self.secrets.as_ref(), &ready.secret).await?;
-        let user: String = sqlx::query_scalar("SELECT session_user::text").fetch_one(&mut conn).await?;
-        let create = format!("CREATE TABLE {TABLE} (id serial PRIMARY KEY, at timestamptz DEFAULT now())");
-        sqlx::query(&create).execute(&mut conn).await?;
-        self.at.say("✓", format!("logged in as {user} with the secret's `current` version (password checked); created table {TABLE}"));
-        Ok(())
-    }
-
-    /// Rotates the credentials while a client keeps logging in with `current`.
-    pub async fn rotate(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
-        let client = Loop::start(self.secrets.clone(), ready.secret.clone(), TABLE);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let request = RotationRequested { secret: None, environment: Some(self.name.clone()), reason: Some("local demo".into()) };
-        let id = send_typed(&self.publisher, &request).await?;
-        self.at.say("→", format!("secret rotate --environment {}  (message {id}; a client keeps logging in)", self.name));
-        let outcome = [SecretRotated::TYPE, RotationFailed::TYPE];
-        let event = self.events.next(WAIT, |m| outcome.contains(&ty(m)) && field(m, "secret") == ready.secret).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let (logins, failed) = client.stop().await;
-        let event = event?;
-        if ty(&event) == RotationFailed::TYPE {
-            anyhow::bail!("secret.rotation.failed at {}: {}", field(&event, "step"), field(&event, "reason"));
-        }
-        let rotated: SecretRotated = serde_json::from_slice(&event.data)?;
-        let previous = rotated.previous_version.as_deref().unwrap_or("-");
-        self.at.say("←", format!("secret.rotated: {} version {} (was {previous}), login role now {}", rotated.secret.as_str(), rotated.version, rotated.role.as_str()));
-        let mark = if failed == 0 { "✓" } else { "✗" };
-        self.at.say(mark, format!("the client logged in {logins} times during the rotation, {failed} failed"));
-        let mut conn = login(self.secrets.as_ref(), &ready.secret).await?;
-        let (user, rows): (String, i64) = sqlx::query_as(&format!("SELECT session_user::text, count(*) FROM {TABLE}"))
+        let mut conn = login(self.secrets.as_ref(), secret_id(ready)).await?;
+        let user: String = sqlx::query_scalar("SELECT session_user::text")
             .fetch_one(&mut conn)
             .await?;
-        self.at.say("✓", format!("`current` now logs in as {user}; {TABLE} holds all {rows} rows"));
+        let create =
+            format!("CREATE TABLE {TABLE} (id serial PRIMARY KEY, at timestamptz DEFAULT now())");
+        sqlx::query(&create).execute(&mut conn).await?;
+        self.at.say("✓", format!("logged in as {user} with the secret's `current` version (password checked); created table {TABLE}"));
         Ok(())
     }
 
     /// Publishes a request that can never succeed; finds it dead-lettered with its reason.
     pub async fn malformed(&self) -> anyhow::Result<()> {
         let bad = br#"{"name": "Not_Valid!", "owner": "demo@localhost", "tier": "ephemeral"}"#;
-        let id = send(&self.publisher, ENVIRONMENT_REQUESTS, EnvironmentRequested::TYPE, bad.to_vec()).await?;
-        self.at.say("→", format!("publish --raw environment.requested {}  (message {id})", String::from_utf8_lossy(bad)));
+        let id = send(
+            &self.publisher,
+            ENVIRONMENT_REQUESTS,
+            EnvironmentRequested::TYPE,
+            bad.to_vec(),
+        )
+        .await?;
+        self.at.say(
+            "→",
+            format!(
+                "publish --raw environment.requested {}  (message {id})",
+                String::from_utf8_lossy(bad)
+            ),
+        );
         let parked = self
             .dead_letters
-            .next(WAIT, |m| m.attributes.get("original-message-id") == Some(&id))
+            .next(WAIT, |m| {
+                m.attributes.get("original-message-id") == Some(&id)
+            })
             .await?;
         let attr = |k: &str| parked.attributes.get(k).cloned().unwrap_or_default();
-        self.at.say("←", format!("env-provisioner-dead-letter-sub: {} — {}", attr("error-type"), attr("error-reason")));
+        self.at.say(
+            "←",
+            format!(
+                "env-provisioner-dead-letter-sub: {} — {}",
+                attr("error-type"),
+                attr("error-reason")
+            ),
+        );
         Ok(())
     }
 
     /// Tears the environment down; waits for `environment.deleted` and checks.
     pub async fn teardown(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
-        let request = TeardownRequested { name: self.name.clone(), reason: Some("end of the tour".into()) };
+        let request = TeardownRequested {
+            name: self.name.clone(),
+            reason: Some("end of the tour".into()),
+        };
         let id = send_typed(&self.publisher, &request).await?;
-        self.at.say("→", format!("env teardown {}  (message {id})", self.name));
+        self.at
+            .say("→", format!("env teardown {}  (message {id})", self.name));
         let name = self.name.as_str();
-        self.events.next(WAIT, |m| ty(m) == EnvironmentDeleted::TYPE && field(m, "name") == name).await?;
-        self.at.say("←", "environment.deleted");
-        let databases: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
-            .bind(ready.database.as_str())
-            .fetch_one(&self.admin)
+        self.events
+            .next(WAIT, |m| {
+                ty(m) == EnvironmentDeleted::TYPE && field(m, "name") == name
+            })
             .await?;
-        let secret = self.secrets.get_secret(&ready.secret).await?;
-        anyhow::ensure!(databases == 0 && secret.is_none(), "the environment was not fully removed");
-        self.at.say("✓", format!("database {} and secret {} are gone", ready.database.as_str(), ready.secret));
+        self.at.say("←", "environment.deleted");
+        let databases: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+                .bind(ready.database.as_str())
+                .fetch_one(&self.admin)
+                .await?;
+        let secret = self.secrets.get_secret(secret_id(ready)).await?;
+        anyhow::ensure!(
+            databases == 0 && secret.is_none(),
+            "the environment was not fully removed"
+        );
+        self.at.say(
+            "✓",
+            format!(
+                "database {} and secret {} are gone",
+                ready.database.as_str(),
+                secret_id(ready)
+            ),
+        );
         Ok(())
     }
 }

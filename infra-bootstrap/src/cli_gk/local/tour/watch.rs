@@ -59,7 +59,8 @@ impl Watch {
                 let ack_id = received["ackId"].as_str().unwrap_or_default();
                 let ours = found.is_none() && wanted(&pulled);
                 if ours || self.consume_others {
-                    self.call("acknowledge", json!({ "ackIds": [ack_id] })).await?;
+                    self.call("acknowledge", json!({ "ackIds": [ack_id] }))
+                        .await?;
                     found = found.or(ours.then_some(pulled));
                 } else {
                     // Back to the subscription at once, for its owner.

@@ -1,0 +1,359 @@
+//! `groundskeeper local`, end to end: `local up` starts the real stack (emulator, PostgreSQL,
+//! the service binaries, the plumbing, the scheduler) in a state directory of this test's own
+//! on free ports; the tour's steps go through the CLI and real push delivery; the final
+//! states are read from PostgreSQL, the secret store, the object store and the dead-letter
+//! subscription; `local demo` runs the scripted tour on the same stack; `local down` leaves
+//! no process behind (and a Drop guard runs it when the test fails halfway).
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use infra_bootstrap::cli_gk::env::connection_url;
+use infra_bootstrap::cli_gk::local::group_is_alive;
+use infra_bootstrap::cli_gk::stack::StackState;
+use secrecy::ExposeSecret as _;
+use shared::backends::secrets::{LocalSecretStore, SecretStore};
+use sqlx::{Connection as _, PgConnection, PgPool};
+
+/// The service binaries next to ours (cargo builds only this package's binaries for its
+/// tests), built like `make demo` builds them — a quick no-op when they are fresh.
+fn build_services() {
+    let ours = Path::new(env!("CARGO_BIN_EXE_groundskeeper"));
+    let profile_dir = ours.parent().unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "env-provisioner",
+            "-p",
+            "secret-rotator",
+            "--bins",
+        ])
+        .args(["--profile", profile, "--target-dir"])
+        .arg(profile_dir.parent().unwrap())
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the services failed");
+}
+
+/// A stack in a temp dir; dropping it runs `local down`, then kills what is left.
+struct Stack {
+    _root: tempfile::TempDir,
+    dir: PathBuf,
+    pgids: Vec<u32>,
+}
+
+impl Stack {
+    fn cli(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_groundskeeper"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GROUNDSKEEPER_STATE_DIR", &self.dir)
+            .output()
+            .expect("run groundskeeper")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "groundskeeper {args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if self.dir.exists() {
+            let _ = self.cli(&["local", "down"]);
+        }
+        // Only groups still alive: a stopped one's id may belong to someone else by now.
+        for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(i32::try_from(*pgid).unwrap()),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Pulls (and acknowledges) everything that reaches `subscription` within `window`.
+async fn drain(state: &StackState, subscription: &str, window: Duration) -> Vec<serde_json::Value> {
+    let url = format!(
+        "http://{}/v1/projects/{}/subscriptions/{subscription}",
+        state.pubsub_emulator_host, state.project
+    );
+    let http = reqwest::Client::new();
+    let (mut got, deadline) = (Vec::new(), Instant::now() + window);
+    while Instant::now() < deadline {
+        let body = serde_json::json!({ "maxMessages": 10, "returnImmediately": true });
+        let reply: serde_json::Value = http
+            .post(format!("{url}:pull"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for received in reply["receivedMessages"].as_array().into_iter().flatten() {
+            let ack = serde_json::json!({ "ackIds": [received["ackId"]] });
+            http.post(format!("{url}:acknowledge"))
+                .json(&ack)
+                .send()
+                .await
+                .unwrap();
+            got.push(received["message"].clone());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    got
+}
+
+async fn current_version(secrets: &LocalSecretStore, id: &str) -> Option<u64> {
+    secrets
+        .get_secret(id)
+        .await
+        .unwrap()
+        .and_then(|s| s.alias("current"))
+}
+
+async fn login_as(
+    secrets: &LocalSecretStore,
+    id: &str,
+    version: &str,
+) -> Result<String, sqlx::Error> {
+    let json = secrets.access(id, version).await.unwrap();
+    let url = connection_url(&json).unwrap();
+    let mut conn = PgConnection::connect(url.expose_secret()).await?;
+    sqlx::query_scalar("SELECT session_user::text")
+        .fetch_one(&mut conn)
+        .await
+}
+
+#[tokio::test]
+async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a_trace() {
+    build_services();
+    let root = tempfile::tempdir().unwrap();
+    // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
+    std::fs::set_permissions(
+        root.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut stack = Stack {
+        dir: root.path().join("state"),
+        _root: root,
+        pgids: vec![],
+    };
+
+    stack.ok(&["local", "up", "--free-ports"]);
+    let state = StackState::read(&stack.dir.join("stack.json"))
+        .unwrap()
+        .expect("a state file");
+    stack.pgids = state
+        .processes
+        .values()
+        .copied()
+        .chain(state.services.values().filter_map(|s| s.pid))
+        .collect();
+    assert_eq!(
+        stack.pgids.len(),
+        5,
+        "emulator, postgres, two services, scheduler"
+    );
+    let again = stack.cli(&["local", "up", "--free-ports"]);
+    assert!(
+        !again.status.success() && text(&again.stderr).contains("already running"),
+        "{}",
+        text(&again.stderr)
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&stack.ok(&["local", "status", "--output", "json"])).unwrap();
+    for component in status["components"].as_array().unwrap() {
+        assert_eq!(component["alive"], true, "{component}");
+    }
+
+    // Request → ready: database, secret, marker object.
+    stack.ok(&[
+        "env",
+        "request",
+        "tour-e2e",
+        "--owner",
+        "ci@example.com",
+        "--ttl",
+        "2h",
+    ]);
+    assert_eq!(
+        stack.ok(&["env", "wait", "tour-e2e", "--timeout", "60s"]),
+        "ready"
+    );
+    let objects = stack.dir.join("objects/envs/tour-e2e/.groundskeeper.json");
+    assert!(objects.is_file(), "the marker object exists");
+    let control = PgPool::connect(&state.database_url).await.unwrap();
+    let secrets = LocalSecretStore::new(control.clone());
+    let secret = "ephemeral-tour-e2e-db-credentials";
+    let first = current_version(&secrets, secret).await.expect("current");
+    let url = stack.ok(&["env", "credentials", "tour-e2e"]);
+    let mut conn = PgConnection::connect(&url)
+        .await
+        .expect("the credentials log in");
+    sqlx::query("CREATE TABLE orders (id int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    // Rotation under a client that keeps logging in with `current`.
+    let client = {
+        let secrets = LocalSecretStore::new(control.clone());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let (mut ok, mut failed) = (0, 0);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match login_as(&secrets, secret, "current").await {
+                    Ok(_) => ok += 1,
+                    Err(_) => failed += 1,
+                }
+            }
+            (ok, failed)
+        });
+        (stop, task)
+    };
+    stack.ok(&[
+        "secret",
+        "rotate",
+        "--environment",
+        "tour-e2e",
+        "--reason",
+        "e2e",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while current_version(&secrets, secret).await == Some(first) {
+        assert!(Instant::now() < deadline, "current never moved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (logins, failed) = client.1.await.unwrap();
+    assert!(
+        logins > 0 && failed == 0,
+        "{logins} logins, {failed} failed"
+    );
+    let second = current_version(&secrets, secret).await.unwrap();
+    assert!(second > first);
+    assert_eq!(
+        login_as(&secrets, secret, "current").await.unwrap(),
+        "env_tour_e2e_b"
+    );
+    let info = secrets.get_secret(secret).await.unwrap().unwrap();
+    assert_eq!(info.alias("previous"), Some(first));
+
+    // A malformed request: dead-lettered, exactly it, with its reason.
+    let bad = r#"{"name": "Tour_E2E", "owner": "ci@example.com", "tier": "ephemeral"}"#;
+    let file = stack.dir.join("bad.json");
+    std::fs::write(&file, bad).unwrap();
+    let id = stack.ok(&[
+        "publish",
+        "--type",
+        "environment.requested",
+        "--raw",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    let parked = drain(
+        &state,
+        "env-provisioner-dead-letter-sub",
+        Duration::from_secs(8),
+    )
+    .await;
+    assert_eq!(parked.len(), 1, "exactly the malformed one: {parked:?}");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(parked[0]["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, bad.as_bytes());
+    let attributes = &parked[0]["attributes"];
+    assert_eq!(attributes["error-type"], "invalid-payload");
+    assert_eq!(attributes["original-message-id"], id.as_str());
+    assert!(
+        attributes["error-reason"]
+            .as_str()
+            .unwrap()
+            .contains("environment name"),
+        "{attributes}"
+    );
+
+    // Teardown: nothing left in PostgreSQL, the secret store or the object store.
+    stack.ok(&["env", "teardown", "tour-e2e"]);
+    assert_eq!(
+        stack.ok(&[
+            "env",
+            "wait",
+            "tour-e2e",
+            "--for",
+            "deleted",
+            "--timeout",
+            "60s"
+        ]),
+        "deleted"
+    );
+    let admin = PgPool::connect(state.postgres_admin_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE 'env_tour_e2e%') \
+              + (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'env_tour_e2e%')",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "no database or role left");
+    let row: String =
+        sqlx::query_scalar("SELECT status FROM control.environments WHERE name = 'tour-e2e'")
+            .fetch_one(&control)
+            .await
+            .unwrap();
+    assert_eq!(row, "deleted");
+    assert!(
+        secrets.get_secret(secret).await.unwrap().is_none(),
+        "the secret is gone"
+    );
+    assert!(!objects.exists(), "the marker object is gone");
+    control.close().await;
+    admin.close().await;
+
+    // The scripted tour on the same stack.
+    let tour = stack.ok(&["local", "demo"]);
+    for line in [
+        "← environment.ready",
+        "← secret.rotated",
+        ", 0 failed",
+        "← env-provisioner-dead-letter-sub: invalid-payload",
+        "← environment.deleted",
+    ] {
+        assert!(tour.contains(line), "{line:?} in the tour:\n{tour}");
+    }
+
+    stack.ok(&["local", "down"]);
+    assert!(!stack.dir.exists(), "the state directory is removed");
+    for pgid in std::mem::take(&mut stack.pgids) {
+        assert!(!group_is_alive(pgid), "process group {pgid} is gone");
+    }
+}
