@@ -6,7 +6,10 @@
 //! no process behind (and a Drop guard runs it when the test fails halfway).
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::path::{Path, PathBuf};
+#[path = "gk_support/build.rs"]
+mod build;
+
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -17,33 +20,6 @@ use infra_bootstrap::cli_gk::stack::StackState;
 use secrecy::ExposeSecret as _;
 use shared::backends::secrets::{LocalSecretStore, SecretStore};
 use sqlx::{Connection as _, PgConnection, PgPool};
-
-/// The service binaries next to ours (cargo builds only this package's binaries for its
-/// tests), built like `make demo` builds them — a quick no-op when they are fresh.
-fn build_services() {
-    let ours = Path::new(env!("CARGO_BIN_EXE_groundskeeper"));
-    let profile_dir = ours.parent().unwrap();
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "env-provisioner",
-            "-p",
-            "secret-rotator",
-            "--bins",
-        ])
-        .args(["--profile", profile, "--target-dir"])
-        .arg(profile_dir.parent().unwrap())
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "building the services failed");
-}
 
 /// A stack in a temp dir; dropping it runs `local down`, then kills what is left.
 struct Stack {
@@ -149,7 +125,7 @@ async fn login_as(
 
 #[tokio::test]
 async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a_trace() {
-    build_services();
+    build::build_services();
     let root = tempfile::tempdir().unwrap();
     // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
     std::fs::set_permissions(

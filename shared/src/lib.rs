@@ -18,6 +18,7 @@ pub mod dispatch;
 pub mod env;
 mod handler;
 pub mod ledger;
+pub mod lock;
 mod outcome;
 pub mod password;
 pub mod replay;

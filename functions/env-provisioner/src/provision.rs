@@ -11,7 +11,7 @@ use shared::{Ctx, Outcome};
 use crate::claim::{claim, Claim};
 use crate::error::{ProvisionError, StepError};
 use crate::resources::{self, marker_key, STEPS};
-use crate::state::{self, NameLock, Record};
+use crate::state::{self, Record};
 use crate::{fault, Config};
 
 /// Handles one request, single-flight per environment name.
@@ -30,7 +30,7 @@ pub async fn provision(
         .ttl_for(request.tier, request.ttl)
         .map_err(ProvisionError::Rejected)?;
     let pool = ctx.control_db()?;
-    let Some(lock) = NameLock::try_acquire(pool, &request.name).await? else {
+    let Some(lock) = state::lock_environment(pool, &request.name).await? else {
         return Err(ProvisionError::Busy(request.name.to_string()));
     };
     let outcome = match claim(pool, config, request, ttl, &event.id).await {

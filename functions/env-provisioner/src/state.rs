@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use events::{names::EnvName, Tier};
 use serde_json::json;
-use sqlx::{pool::PoolConnection, PgPool, Postgres, Row};
+use shared::lock::KeyLock;
+use sqlx::{PgPool, Row};
 
 /// One environment as recorded.
 #[derive(Debug, Clone)]
@@ -141,52 +142,10 @@ pub async fn expired(pool: &PgPool) -> Result<Vec<EnvName>, sqlx::Error> {
     Ok(names.into_iter().filter_map(|n| n.parse().ok()).collect())
 }
 
-/// A session-level advisory lock on one environment name: one delivery at a time works on
-/// an environment, whatever its event id. Held on its own pooled connection; if the handler
-/// is cut off before [`NameLock::release`], the connection is closed instead of pooled, and
-/// the server drops the lock with it.
-pub struct NameLock {
-    conn: Option<PoolConnection<Postgres>>,
-    key: String,
-}
-
-impl NameLock {
-    /// Takes the lock, or `None` if another session holds it.
-    pub async fn try_acquire(pool: &PgPool, name: &EnvName) -> Result<Option<Self>, sqlx::Error> {
-        let key = format!("groundskeeper.environment:{name}");
-        let mut conn = pool.acquire().await?;
-        let locked: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                .bind(&key)
-                .fetch_one(&mut *conn)
-                .await?;
-        Ok(locked.then_some(Self {
-            conn: Some(conn),
-            key,
-        }))
-    }
-
-    /// Releases the lock and returns the connection to the pool.
-    pub async fn release(mut self) -> Result<(), sqlx::Error> {
-        let Some(mut conn) = self.conn.take() else {
-            return Ok(());
-        };
-        let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-            .bind(&self.key)
-            .execute(&mut *conn)
-            .await;
-        if unlocked.is_err() {
-            drop(conn.detach());
-        }
-        unlocked.map(drop)
-    }
-}
-
-impl Drop for NameLock {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            // Not released (cut off mid-way): close the session so the lock goes with it.
-            drop(conn.detach());
-        }
-    }
+/// One delivery at a time works on an environment, whatever its event id.
+pub async fn lock_environment(
+    pool: &PgPool,
+    name: &EnvName,
+) -> Result<Option<KeyLock>, sqlx::Error> {
+    KeyLock::try_acquire(pool, format!("groundskeeper.environment:{name}")).await
 }

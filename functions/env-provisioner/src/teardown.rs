@@ -9,7 +9,7 @@ use shared::{Ctx, Outcome};
 use crate::error::ProvisionError;
 use crate::fault;
 use crate::resources::remove_all;
-use crate::state::{self, NameLock};
+use crate::state;
 
 /// Tears down one environment. Unknown or already deleted is done, not an error.
 pub async fn teardown(
@@ -19,7 +19,7 @@ pub async fn teardown(
     ctx: &Ctx,
 ) -> Result<Outcome, ProvisionError> {
     let pool = ctx.control_db()?;
-    let Some(lock) = NameLock::try_acquire(pool, name).await? else {
+    let Some(lock) = state::lock_environment(pool, name).await? else {
         return Err(ProvisionError::Busy(name.to_string()));
     };
     let outcome = teardown_locked(name, reason, event_id, ctx).await;

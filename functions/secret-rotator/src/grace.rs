@@ -9,14 +9,14 @@ use shared::backends::secrets::{SecretError, VersionState};
 use shared::Ctx;
 
 use crate::error::RotateError;
-use crate::lock::SecretLock;
+use crate::lock::lock_secret;
 use crate::state;
 use crate::Config;
 
 /// Cleans up one secret's old versions; skipped while a rotation holds the secret.
 pub async fn clean(ctx: &Ctx, config: &Config, secret: &str) -> Result<(), RotateError> {
     let pool = ctx.control_db()?;
-    let Some(lock) = SecretLock::try_acquire(pool, secret).await? else {
+    let Some(lock) = lock_secret(pool, secret).await? else {
         return Ok(()); // being rotated: the next sweep cleans up
     };
     let outcome = clean_locked(ctx, config, secret).await;

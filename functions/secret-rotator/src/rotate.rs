@@ -10,7 +10,7 @@ use shared::{Ctx, Outcome};
 
 use crate::error::RotateError;
 use crate::failure::settle;
-use crate::lock::SecretLock;
+use crate::lock::lock_secret;
 use crate::registry::{self, Mode};
 use crate::state::{self, Rotation};
 use crate::steps::Rotor;
@@ -28,7 +28,7 @@ pub async fn rotate(
         return Ok(Outcome::Done);
     }
     let pool = ctx.control_db()?;
-    let Some(lock) = SecretLock::try_acquire(pool, secret.as_str()).await? else {
+    let Some(lock) = lock_secret(pool, secret.as_str()).await? else {
         return Err(RotateError::Busy(secret.to_string()));
     };
     let outcome = run(ctx, config, secret.as_str(), rotation_id).await;

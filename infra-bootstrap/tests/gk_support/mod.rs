@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+#[path = "build.rs"]
+mod build;
+
 use infra_bootstrap::converge;
 use infra_bootstrap::manifest::Manifest;
 use testbed::{free_port, Postgres, PubsubEmulator};
@@ -21,33 +24,8 @@ pub struct LocalStack {
     _provisioner: Child,
 }
 
-/// The service binary next to ours. Cargo builds only this package's binaries for its tests,
-/// so refresh them here with the same command `scripts/test.sh` and the local-stack test use
-/// (a quick no-op when they are fresh).
 fn provisioner_binary() -> PathBuf {
-    let ours = Path::new(env!("CARGO_BIN_EXE_groundskeeper"));
-    let profile_dir = ours.parent().unwrap();
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "env-provisioner",
-            "-p",
-            "secret-rotator",
-            "--bins",
-        ])
-        .args(["--profile", profile, "--target-dir"])
-        .arg(profile_dir.parent().unwrap())
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "building env-provisioner failed");
-    profile_dir.join("env-provisioner")
+    build::build_services().join("env-provisioner")
 }
 
 /// Lets only the superuser in without a password, as Cloud SQL does for environment roles.
