@@ -13,6 +13,8 @@ use crate::scheduler::JobMessage;
 
 /// How long the malformed probe may take to be rejected and dead-lettered.
 const WAIT: Duration = Duration::from_secs(20);
+/// How long to keep watching for the valid probe once the malformed one has arrived.
+const GRACE: Duration = Duration::from_secs(2);
 
 /// `None` when the service has no probe; `Some(Err(why))` when a probe went wrong.
 pub(super) async fn run(
@@ -22,7 +24,7 @@ pub(super) async fn run(
     publisher: &dyn Publish,
     dlq_subscription: &str,
 ) -> anyhow::Result<Option<Result<(), String>>> {
-    let (event_type, data, topic) = match (
+    let (event_type, data, topic, extra) = match (
         &service.probe,
         manifest.jobs.iter().find(|j| j.service == service.name),
     ) {
@@ -30,24 +32,27 @@ pub(super) async fn run(
             p.event_type.clone(),
             serde_json::to_vec(&p.data)?,
             service.topics[0].clone(),
+            p.attributes.clone(),
         ),
         (None, Some(job)) => (
             job.event_type.clone(),
             serde_json::to_vec(&job.data)?,
             job.topic.clone(),
+            BTreeMap::new(),
         ),
         (None, None) => return Ok(None),
     };
     let run_id = format!("doctor-probe-{}", chrono::Utc::now().timestamp_micros());
-    let message = |suffix: &str, data: Vec<u8>| JobMessage {
-        attributes: BTreeMap::from([
+    let message = |suffix: &str, data: Vec<u8>| {
+        let mut attributes = extra.clone();
+        attributes.extend([
             ("ce-specversion".into(), "1.0".into()),
             ("ce-type".into(), event_type.clone()),
             ("ce-source".into(), "//groundskeeper/doctor".into()),
             ("ce-id".into(), format!("{run_id}-{suffix}")),
             ("content-type".into(), "application/json".into()),
-        ]),
-        data,
+        ]);
+        JobMessage { attributes, data }
     };
     publisher.publish(&topic, message("valid", data)).await?;
     publisher
@@ -68,9 +73,14 @@ pub(super) async fn run(
     let mut stream = subscriber
         .subscribe(admin.subscription_path(dlq_subscription))
         .build();
-    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut deadline = tokio::time::Instant::now() + WAIT;
     let (mut malformed_reason, mut valid_seen) = (None, false);
-    while malformed_reason.is_none() {
+    while !valid_seen {
+        if malformed_reason.is_some() {
+            // A rejected valid probe is dead-lettered as fast as the malformed one: look a
+            // little longer so it is not missed for arriving second.
+            deadline = deadline.min(tokio::time::Instant::now() + GRACE);
+        }
         let Ok(next) = tokio::time::timeout_at(deadline, stream.next()).await else {
             break;
         };

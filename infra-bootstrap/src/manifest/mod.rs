@@ -143,6 +143,10 @@ pub struct Probe {
     pub event_type: String,
     /// A valid JSON body for that type.
     pub data: toml::Table,
+    /// Extra message attributes, for types read from attributes (e.g. Secret Manager
+    /// notifications' `eventType` and `secretId`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// The OIDC token Pub/Sub attaches to each push.
