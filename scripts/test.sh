@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/groundskeeper/target}"
+# Incremental caches only help an edit-compile loop; here they only fill the disk.
+export CARGO_INCREMENTAL=0
 
 scripts/venv.sh
 scripts/check-tools.sh
