@@ -101,7 +101,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Doctor => {
             let admin = PubsubAdmin::connect(&manifest.project, emulator).await?;
-            let report = crate::doctor::run(&manifest, &admin, publisher()).await?;
+            let mut report = crate::doctor::run(&manifest, &admin, publisher()).await?;
+            if let Some(google) =
+                crate::doctor::google::Clients::connect(&manifest, emulator).await?
+            {
+                report.checks.extend(google.checks(&manifest).await);
+            }
             output::print(cli.output, &report, crate::doctor::table)?;
             return Ok(report.healthy());
         }

@@ -4,7 +4,8 @@
 //! push subscriptions without a dead-letter policy, push endpoints not answering
 //! `GET /healthz`. Probes (when every endpoint is up): per service one valid event that
 //! must be acked (never reach the dead-letter subscription) and one malformed event that
-//! must arrive there with an `error-reason` attribute.
+//! must arrive there with an `error-reason` attribute. On Google Cloud, `google` adds the
+//! service agent's dead-lettering grants and the budgets' notification wiring.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::publish::Publish;
 use crate::pubsub::PubsubAdmin;
 use crate::store::{progress, Store};
 
+pub mod google;
 mod probe;
 
 /// One check and its verdict.
