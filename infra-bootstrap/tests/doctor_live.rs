@@ -6,78 +6,18 @@
 
 #[path = "gk_support/build.rs"]
 mod build;
+#[path = "gk_support/stack.rs"]
+mod stack;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use infra_bootstrap::cli_gk::local::group_is_alive;
-use infra_bootstrap::cli_gk::stack::StackState;
 use sqlx::PgPool;
-
-/// A stack in a temp dir; dropping it runs `local down`, then kills what is left.
-struct Stack {
-    _root: tempfile::TempDir,
-    dir: PathBuf,
-    pgids: Vec<u32>,
-}
-
-impl Stack {
-    fn groundskeeper(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_groundskeeper"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GROUNDSKEEPER_STATE_DIR", &self.dir)
-            .output()
-            .expect("run groundskeeper")
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if self.dir.exists() {
-            let _ = self.groundskeeper(&["local", "down"]);
-        }
-        // Only groups still alive: a stopped one's id may belong to someone else by now.
-        for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(i32::try_from(*pgid).unwrap()),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use stack::{text, Stack};
 
 #[tokio::test]
 async fn doctor_passes_on_a_healthy_local_stack_with_the_probes_arriving_where_they_must() {
-    build::build_services();
-    let root = tempfile::tempdir().unwrap();
-    // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let mut stack = Stack {
-        dir: root.path().join("state"),
-        _root: root,
-        pgids: vec![],
-    };
-    let up = stack.groundskeeper(&["local", "up", "--free-ports"]);
-    assert!(up.status.success(), "local up: {}", text(&up.stderr));
-    let state = StackState::read(&stack.dir.join("stack.json"))
-        .unwrap()
-        .expect("a state file");
-    stack.pgids = state
-        .processes
-        .values()
-        .copied()
-        .chain(state.services.values().filter_map(|s| s.pid))
-        .collect();
+    let mut stack = Stack::up();
+    let state = stack.state.clone();
 
     let manifest = stack.dir.join("manifest.toml");
     let doctor = Command::new(env!("CARGO_BIN_EXE_infra-bootstrap"))
@@ -131,9 +71,5 @@ async fn doctor_passes_on_a_healthy_local_stack_with_the_probes_arriving_where_t
     assert_eq!(recorded, 0, "no environment row for the probe");
     control.close().await;
 
-    let down = stack.groundskeeper(&["local", "down"]);
-    assert!(down.status.success(), "local down: {}", text(&down.stderr));
-    for pgid in std::mem::take(&mut stack.pgids) {
-        assert!(!group_is_alive(pgid), "process group {pgid} is gone");
-    }
+    stack.down_and_check();
 }

@@ -8,66 +8,18 @@
 
 #[path = "gk_support/build.rs"]
 mod build;
+#[path = "gk_support/stack.rs"]
+mod stack;
 
-use std::path::PathBuf;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use infra_bootstrap::cli_gk::env::connection_url;
-use infra_bootstrap::cli_gk::local::group_is_alive;
 use infra_bootstrap::cli_gk::stack::StackState;
 use secrecy::ExposeSecret as _;
 use shared::backends::secrets::{LocalSecretStore, SecretStore};
 use sqlx::{Connection as _, PgConnection, PgPool};
-
-/// A stack in a temp dir; dropping it runs `local down`, then kills what is left.
-struct Stack {
-    _root: tempfile::TempDir,
-    dir: PathBuf,
-    pgids: Vec<u32>,
-}
-
-impl Stack {
-    fn cli(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_groundskeeper"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GROUNDSKEEPER_STATE_DIR", &self.dir)
-            .output()
-            .expect("run groundskeeper")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "groundskeeper {args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if self.dir.exists() {
-            let _ = self.cli(&["local", "down"]);
-        }
-        // Only groups still alive: a stopped one's id may belong to someone else by now.
-        for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(i32::try_from(*pgid).unwrap()),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use stack::{text, Stack};
 
 /// Pulls (and acknowledges) everything that reaches `subscription` within `window`.
 async fn drain(state: &StackState, subscription: &str, window: Duration) -> Vec<serde_json::Value> {
@@ -125,30 +77,8 @@ async fn login_as(
 
 #[tokio::test]
 async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a_trace() {
-    build::build_services();
-    let root = tempfile::tempdir().unwrap();
-    // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let mut stack = Stack {
-        dir: root.path().join("state"),
-        _root: root,
-        pgids: vec![],
-    };
-
-    stack.ok(&["local", "up", "--free-ports"]);
-    let state = StackState::read(&stack.dir.join("stack.json"))
-        .unwrap()
-        .expect("a state file");
-    stack.pgids = state
-        .processes
-        .values()
-        .copied()
-        .chain(state.services.values().filter_map(|s| s.pid))
-        .collect();
+    let mut stack = Stack::up();
+    let state = stack.state.clone();
     assert_eq!(
         stack.pgids.len(),
         5,
@@ -327,9 +257,5 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
         assert!(tour.contains(line), "{line:?} in the tour:\n{tour}");
     }
 
-    stack.ok(&["local", "down"]);
-    assert!(!stack.dir.exists(), "the state directory is removed");
-    for pgid in std::mem::take(&mut stack.pgids) {
-        assert!(!group_is_alive(pgid), "process group {pgid} is gone");
-    }
+    stack.down_and_check();
 }

@@ -9,8 +9,14 @@ use std::{
 };
 
 use reqwest::StatusCode;
-use shared::backends::publisher::PubsubPublisher;
-use support::{counting_handler, ctx, options, ping, post, push_body, spawn};
+use shared::{
+    backends::{
+        publisher::{Publisher, PubsubPublisher, RecordingPublisher},
+        Plan,
+    },
+    dispatch::DispatchOptions,
+};
+use support::{counting_handler, ctx, options, ping, post, push_body, spawn, TestService};
 use testbed::{unique_name, PubsubEmulator};
 
 async fn emulator_with_dead_letter() -> (PubsubEmulator, String, String) {
@@ -24,21 +30,35 @@ async fn emulator_with_dead_letter() -> (PubsubEmulator, String, String) {
     (emulator, topic, subscription)
 }
 
-fn publisher(emulator: &PubsubEmulator) -> Arc<PubsubPublisher> {
+fn publisher(emulator: &PubsubEmulator) -> Arc<dyn Publisher> {
     Arc::new(PubsubPublisher::new(emulator.project(), Some(&emulator.host())).expect("publisher"))
+}
+
+/// The counting test service, dead-lettering through `publisher`; returns its run counter.
+async fn counting_service(
+    publisher: Arc<dyn Publisher>,
+    options: DispatchOptions,
+) -> (Arc<AtomicUsize>, TestService) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let service = spawn(
+        counting_handler(runs.clone()),
+        ctx(publisher),
+        options,
+        None,
+    )
+    .await;
+    (runs, service)
+}
+
+/// For tests that never publish: no emulator to start.
+fn recording() -> Arc<dyn Publisher> {
+    Arc::new(RecordingPublisher::new(Plan::default()))
 }
 
 #[tokio::test]
 async fn every_outcome_gets_the_status_pubsub_understands() {
     let (emulator, dead_letter, dlq_sub) = emulator_with_dead_letter().await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(
-        counting_handler(runs.clone()),
-        ctx(publisher(&emulator)),
-        options(&dead_letter),
-        None,
-    )
-    .await;
+    let (runs, service) = counting_service(publisher(&emulator), options(&dead_letter)).await;
 
     assert_eq!(
         post(&service.url, ping("done", "m-1")).await,
@@ -74,15 +94,7 @@ async fn every_outcome_gets_the_status_pubsub_understands() {
 
 #[tokio::test]
 async fn a_panicking_handler_is_retried_and_the_process_keeps_serving() {
-    let (emulator, dead_letter, _) = emulator_with_dead_letter().await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(
-        counting_handler(runs.clone()),
-        ctx(publisher(&emulator)),
-        options(&dead_letter),
-        None,
-    )
-    .await;
+    let (runs, service) = counting_service(recording(), options("unused")).await;
 
     assert_eq!(
         post(&service.url, ping("panic", "p-1")).await,
@@ -97,17 +109,9 @@ async fn a_panicking_handler_is_retried_and_the_process_keeps_serving() {
 
 #[tokio::test]
 async fn a_slow_handler_is_cut_off_at_the_delivery_timeout_and_retried() {
-    let (emulator, dead_letter, _) = emulator_with_dead_letter().await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let mut opts = options(&dead_letter);
+    let mut opts = options("unused");
     opts.timeout = Duration::from_millis(200);
-    let service = spawn(
-        counting_handler(runs),
-        ctx(publisher(&emulator)),
-        opts,
-        None,
-    )
-    .await;
+    let (_runs, service) = counting_service(recording(), opts).await;
     let slow = push_body(
         support::Ping::TYPE_NAME,
         &serde_json::json!({ "behaviour": "done", "sleep_ms": 5_000 }),
@@ -122,14 +126,7 @@ async fn a_slow_handler_is_cut_off_at_the_delivery_timeout_and_retried() {
 #[tokio::test]
 async fn rejections_are_dead_lettered_with_their_reason_then_acked() {
     let (emulator, dead_letter, dlq_sub) = emulator_with_dead_letter().await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(
-        counting_handler(runs.clone()),
-        ctx(publisher(&emulator)),
-        options(&dead_letter),
-        None,
-    )
-    .await;
+    let (runs, service) = counting_service(publisher(&emulator), options(&dead_letter)).await;
 
     // Rejected by the handler, by type, by payload, and undecodable.
     assert_eq!(
@@ -192,15 +189,8 @@ async fn rejections_are_dead_lettered_with_their_reason_then_acked() {
 #[tokio::test]
 async fn a_rejection_that_cannot_be_dead_lettered_is_not_acked() {
     let emulator = PubsubEmulator::start().await;
-    let runs = Arc::new(AtomicUsize::new(0));
     // The dead-letter topic does not exist, so forwarding fails.
-    let service = spawn(
-        counting_handler(runs),
-        ctx(publisher(&emulator)),
-        options("missing-topic"),
-        None,
-    )
-    .await;
+    let (_runs, service) = counting_service(publisher(&emulator), options("missing-topic")).await;
     assert_eq!(
         post(&service.url, ping("reject", "x-1")).await,
         StatusCode::SERVICE_UNAVAILABLE
@@ -209,15 +199,7 @@ async fn a_rejection_that_cannot_be_dead_lettered_is_not_acked() {
 
 #[tokio::test]
 async fn a_body_over_pubsubs_maximum_is_refused_with_413() {
-    let emulator = PubsubEmulator::start().await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let service = spawn(
-        counting_handler(runs.clone()),
-        ctx(publisher(&emulator)),
-        options("unused"),
-        None,
-    )
-    .await;
+    let (runs, service) = counting_service(recording(), options("unused")).await;
     let huge = vec![b'x'; 11 * 1024 * 1024];
     assert_eq!(
         post(&service.url, huge).await,

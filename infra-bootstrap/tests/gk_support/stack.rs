@@ -1,0 +1,103 @@
+//! A real local stack (`groundskeeper local up --free-ports`) in a temp state directory of the
+//! test's own; dropping it runs `local down`, then kills whatever is still alive.
+#![allow(clippy::unwrap_used, dead_code)] // test code: a panic is the failure report
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use infra_bootstrap::cli_gk::local::group_is_alive;
+use infra_bootstrap::cli_gk::stack::StackState;
+
+pub struct Stack {
+    _root: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub state: StackState,
+    /// Every process group the stack started (emulator, PostgreSQL, services, scheduler).
+    pub pgids: Vec<u32>,
+}
+
+impl Stack {
+    /// Builds the services, starts the stack and reads its state file.
+    pub fn up() -> Self {
+        super::build::build_services();
+        let root = tempfile::tempdir().unwrap();
+        // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
+        std::fs::set_permissions(
+            root.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let dir = root.path().join("state");
+        let up = cli_in(&dir, &["local", "up", "--free-ports"]);
+        assert!(up.status.success(), "local up: {}", text(&up.stderr));
+        let state = StackState::read(&dir.join("stack.json"))
+            .unwrap()
+            .expect("a state file");
+        let pgids = state
+            .processes
+            .values()
+            .copied()
+            .chain(state.services.values().filter_map(|s| s.pid))
+            .collect();
+        Self {
+            _root: root,
+            dir,
+            state,
+            pgids,
+        }
+    }
+
+    /// Runs `groundskeeper ARGS` against this stack.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        cli_in(&self.dir, args)
+    }
+
+    /// Runs `groundskeeper ARGS`, which must succeed; returns its trimmed stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "groundskeeper {args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout).trim().to_owned()
+    }
+
+    /// `local down`, then every process group must be gone.
+    pub fn down_and_check(&mut self) {
+        self.ok(&["local", "down"]);
+        assert!(!self.dir.exists(), "the state directory is removed");
+        for pgid in std::mem::take(&mut self.pgids) {
+            assert!(!group_is_alive(pgid), "process group {pgid} is gone");
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if self.dir.exists() {
+            let _ = self.cli(&["local", "down"]);
+        }
+        // Only groups still alive: a stopped one's id may belong to someone else by now.
+        for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(i32::try_from(*pgid).unwrap()),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn cli_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_groundskeeper"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GROUNDSKEEPER_STATE_DIR", dir)
+        .output()
+        .expect("run groundskeeper")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
