@@ -81,9 +81,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
             let changes = converge::plan(&desired, &stores).await?;
             output::print(cli.output, &changes, |c| output::plan_table(c))?;
             converge::apply(&desired, &stores, &changes).await?;
-            if let Some(iam) = crate::iam::Grants::for_manifest(&manifest, emulator).await? {
-                iam.apply().await?;
-            }
         }
         Command::Destroy { yes } => {
             let (_, stores) = connect(&manifest, emulator).await?;
@@ -156,6 +153,10 @@ pub async fn connect(
         subscriptions: admin,
         jobs: None,
         budgets: None,
+        // Grants are planned and applied with the rest; the emulator has no IAM.
+        iam: crate::iam::PolicyClients::for_manifest(manifest, emulator)
+            .await?
+            .map(Arc::new),
     };
     if manifest.mode == crate::manifest::Mode::Google {
         stores.jobs = Some(Arc::new(

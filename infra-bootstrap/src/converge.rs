@@ -1,22 +1,27 @@
 //! plan / apply / destroy over every resource kind, in dependency order: topics before the
-//! subscriptions that name them (as topic or dead-letter topic), deletions in reverse.
+//! subscriptions that name them (as topic or dead-letter topic), deletions in reverse, IAM
+//! grants last (some are on the topics and subscriptions just created). Grants are only
+//! ever added: `destroy` and a role leaving the manifest revoke nothing.
 
 use std::sync::Arc;
 
 use crate::budgets::BudgetSpec;
 use crate::desired::{SubscriptionSpec, TopicSpec};
+use crate::iam::{self, Grant, PolicyClients};
 use crate::manifest::Manifest;
 use crate::plan::{self, Change};
 use crate::scheduler::cloud::JobSpec;
 use crate::store::{apply_deletes, apply_upserts, progress, Store};
 
-/// The live state, one store per kind. Scheduler and budgets exist on Google Cloud only.
+/// The live state, one store per kind. Scheduler, budgets and IAM exist on Google Cloud only.
 #[derive(Clone)]
 pub struct Stores {
     pub topics: Arc<dyn Store<TopicSpec>>,
     pub subscriptions: Arc<dyn Store<SubscriptionSpec>>,
     pub jobs: Option<Arc<dyn Store<JobSpec>>>,
     pub budgets: Option<Arc<dyn Store<BudgetSpec>>>,
+    /// The clients holding the policies of `Desired::grants`.
+    pub iam: Option<Arc<PolicyClients>>,
 }
 
 /// The manifest as specs, one list per kind.
@@ -26,6 +31,7 @@ pub struct Desired {
     pub subscriptions: Vec<SubscriptionSpec>,
     pub jobs: Vec<JobSpec>,
     pub budgets: Vec<BudgetSpec>,
+    pub grants: Vec<Grant>,
 }
 
 impl Desired {
@@ -37,6 +43,7 @@ impl Desired {
             subscriptions: pubsub.subscriptions,
             jobs: crate::scheduler::cloud::desired_jobs(manifest)?,
             budgets: crate::budgets::desired_budgets(manifest)?,
+            grants: iam::grants(manifest),
         })
     }
 
@@ -47,6 +54,7 @@ impl Desired {
             subscriptions: vec![],
             jobs: vec![],
             budgets: vec![],
+            grants: vec![],
         }
     }
 }
@@ -67,6 +75,9 @@ pub async fn plan(desired: &Desired, stores: &Stores) -> anyhow::Result<Vec<Chan
     if let Some(budgets) = &stores.budgets {
         progress(format_args!("reading budgets"));
         changes.extend(plan::diff(&desired.budgets, &budgets.list().await?));
+    }
+    if let (Some(clients), false) = (&stores.iam, desired.grants.is_empty()) {
+        changes.extend(iam::plan(clients, &desired.grants).await?);
     }
     Ok(changes)
 }
@@ -90,5 +101,8 @@ pub async fn apply(desired: &Desired, stores: &Stores, changes: &[Change]) -> an
     }
     apply_deletes(stores.subscriptions.as_ref(), changes).await?;
     apply_deletes(stores.topics.as_ref(), changes).await?;
+    if let Some(clients) = &stores.iam {
+        iam::apply(clients, &desired.grants, changes).await?;
+    }
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! push subscriptions without a dead-letter policy, push endpoints not answering
 //! `GET /healthz`. Probes (when every endpoint is up): per service one valid event that
 //! must be acked (never reach the dead-letter subscription) and one malformed event that
-//! must arrive there with an `error-reason` attribute. On Google Cloud, `google` adds the
-//! service agent's dead-lettering grants and the budgets' notification wiring.
+//! must arrive there with an `error-reason` attribute. On Google Cloud, `google` adds every
+//! IAM grant the manifest implies and the budgets' notification wiring.
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use crate::pubsub::PubsubAdmin;
 use crate::store::{progress, Store};
 
 pub mod google;
-mod probe;
+pub mod probe;
 
 /// One check and its verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,8 +1,9 @@
 //! infra-bootstrap: groundskeeper's event plumbing as a declarative plan.
 //!
 //! `manifest` (the file) → `desired` (specs) → `plan` (diff against live state read by
-//! the stores in `pubsub`, `scheduler::cloud`, `budgets`) → `apply`. `iam` grants,
-//! `scheduler` runs jobs locally, `doctor` checks the live plumbing for known traps.
+//! the stores in `pubsub`, `scheduler::cloud`, `budgets`, and the IAM policies `iam` reads)
+//! → `apply`. `scheduler` runs jobs locally, `doctor` checks the live plumbing for known
+//! traps.
 
 pub mod budgets;
 pub mod cli;

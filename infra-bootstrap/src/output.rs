@@ -14,7 +14,8 @@ pub enum Output {
     Json,
 }
 
-/// The plan as a table: one line per resource, one indented line per differing field.
+/// The plan as a table: one line per resource, one indented line per differing field, the
+/// totals, and a note on grants when the plan has any.
 pub fn plan_table(changes: &[Change]) -> String {
     let width = changes
         .iter()
@@ -46,6 +47,14 @@ pub fn plan_table(changes: &[Change]) -> String {
         count(|a| *a == Action::Delete),
         count(|a| *a == Action::Unchanged),
     );
+    if changes.iter().any(|c| c.kind == crate::iam::KIND) {
+        // The legend for grants: their lines never say delete, and that is on purpose.
+        let _ = writeln!(
+            out,
+            "{}: only ever added; apply never revokes a grant (remove one by hand)",
+            crate::iam::KIND
+        );
+    }
     out
 }
 

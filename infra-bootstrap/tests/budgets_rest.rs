@@ -1,11 +1,15 @@
 //! Budgets over REST against a local HTTP server: the exact JSON (cents as units + nanos),
 //! the path, and the token from google-cloud-auth credentials.
 
+#[path = "gk_support/empty_stores.rs"]
+mod empty_stores;
+
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use empty_stores::empty_pubsub;
 use google_cloud_auth::credentials::{
     CacheableResource, Credentials, CredentialsProvider, EntityTag,
 };
@@ -145,33 +149,4 @@ async fn creates_each_tier_budget_with_exact_json() {
         posts[1].2["amount"]["specifiedAmount"],
         json!({"currencyCode": "EUR", "units": "800", "nanos": 0})
     );
-}
-
-/// Topic and subscription stores that hold nothing (this test is about budgets).
-fn empty_pubsub() -> Stores {
-    use infra_bootstrap::desired::{SubscriptionSpec, TopicSpec};
-    struct Nothing;
-    #[async_trait::async_trait]
-    impl<S: infra_bootstrap::plan::Spec> Store<S> for Nothing {
-        async fn list(&self) -> anyhow::Result<Vec<S>> {
-            Ok(vec![])
-        }
-        async fn create(&self, _: &S) -> anyhow::Result<()> {
-            anyhow::bail!("unexpected create")
-        }
-        async fn update(&self, _: &S, _: &[&'static str]) -> anyhow::Result<()> {
-            anyhow::bail!("unexpected update")
-        }
-        async fn delete(&self, _: &str) -> anyhow::Result<()> {
-            anyhow::bail!("unexpected delete")
-        }
-    }
-    let topics: Arc<dyn Store<TopicSpec>> = Arc::new(Nothing);
-    let subscriptions: Arc<dyn Store<SubscriptionSpec>> = Arc::new(Nothing);
-    Stores {
-        topics,
-        subscriptions,
-        jobs: None,
-        budgets: None,
-    }
 }

@@ -1,7 +1,9 @@
-//! doctor's google-mode checks: the service agent's dead-lettering grants read through the
-//! Pub/Sub `SchemaService` stub, and the budgets' wiring read from a local Budgets REST server.
+//! doctor's google-mode checks: every grant `iam::grants` implies, read through the four
+//! policy clients' stubs, and the budgets' wiring read from a local Budgets REST server.
 
-use std::collections::BTreeMap;
+#[path = "gk_support/policies.rs"]
+mod policies;
+
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Path;
@@ -9,82 +11,17 @@ use axum::Json;
 use google_cloud_auth::credentials::{
     CacheableResource, Credentials, CredentialsProvider, EntityTag,
 };
-use google_cloud_gax::options::RequestOptions;
-use google_cloud_gax::response::Response;
-use google_cloud_iam_v1::model::{Binding, GetIamPolicyRequest, Policy, SetIamPolicyRequest};
-use google_cloud_pubsub::client::SchemaService;
 use infra_bootstrap::budgets::{desired_budgets, BudgetsRest};
 use infra_bootstrap::desired::dead_letter_topic;
 use infra_bootstrap::doctor::google::{budget_checks, grant_checks};
 use infra_bootstrap::doctor::Check;
-use infra_bootstrap::iam::{grants, Api};
+use infra_bootstrap::iam::{by_resource, grants, Api, Grant, TOKEN_CREATOR};
 use infra_bootstrap::manifest::Manifest;
+use policies::{production, FakePolicies};
 use serde_json::{json, Value};
 
 fn manifest() -> Manifest {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/manifests/production.example.toml"
-    ))
-    .expect("read");
-    Manifest::parse(&text).expect("valid")
-}
-
-/// Serves one policy per resource and records every read; writes are a test failure.
-#[derive(Debug, Default)]
-struct Policies {
-    by_resource: BTreeMap<String, Policy>,
-    gets: Mutex<Vec<String>>,
-}
-
-impl google_cloud_pubsub::stub::SchemaService for Policies {
-    async fn get_iam_policy(
-        &self,
-        req: GetIamPolicyRequest,
-        _: RequestOptions,
-    ) -> google_cloud_gax::Result<Response<Policy>> {
-        self.gets.lock().expect("lock").push(req.resource.clone());
-        Ok(Response::from(
-            self.by_resource
-                .get(&req.resource)
-                .cloned()
-                .unwrap_or_default(),
-        ))
-    }
-
-    async fn set_iam_policy(
-        &self,
-        _: SetIamPolicyRequest,
-        _: RequestOptions,
-    ) -> google_cloud_gax::Result<Response<Policy>> {
-        panic!("doctor must not write IAM policies")
-    }
-}
-
-/// Every Pub/Sub grant in place, next to an unrelated binding, except those `keep` rejects.
-fn policies(manifest: &Manifest, keep: impl Fn(&str, &str) -> bool) -> Policies {
-    let mut by_resource: BTreeMap<String, Policy> = BTreeMap::new();
-    for g in grants(manifest)
-        .into_iter()
-        .filter(|g| g.api == Api::Pubsub)
-    {
-        let policy = by_resource.entry(g.resource.clone()).or_insert_with(|| {
-            Policy::new().set_bindings([Binding::new()
-                .set_role("roles/pubsub.viewer")
-                .set_members(["user:ops@example.com"])])
-        });
-        if keep(&g.resource, &g.role) {
-            policy.bindings.push(
-                Binding::new()
-                    .set_role(g.role.clone())
-                    .set_members([g.member.clone()]),
-            );
-        }
-    }
-    Policies {
-        by_resource,
-        gets: Mutex::default(),
-    }
+    production()
 }
 
 fn failed(checks: &[Check]) -> Vec<&Check> {
@@ -92,24 +29,49 @@ fn failed(checks: &[Check]) -> Vec<&Check> {
 }
 
 #[tokio::test]
-async fn complete_policies_pass_and_every_resource_is_read() {
+async fn complete_policies_pass_and_each_policy_is_read_once() {
     let m = manifest();
-    let fake = Arc::new(policies(&m, |_, _| true));
-    let client = SchemaService::from_stub::<Policies>(fake.clone());
-    let checks = grant_checks(&m, &client).await;
+    let fake = FakePolicies::granted(&m).await;
+    const APIS: [Api; 4] = [Api::Pubsub, Api::CloudRun, Api::Iam, Api::ResourceManager];
+    let (writes, reads_before) = (fake.all_sets(), APIS.map(|api| fake.gets(api).len()));
+    let checks = grant_checks(&m, &fake.clients()).await;
 
-    let expected: Vec<String> = grants(&m)
-        .into_iter()
-        .filter(|g| g.api == Api::Pubsub)
-        .map(|g| g.resource)
-        .collect();
-    assert!(
-        expected.len() >= 8,
-        "4 dead-letter topics and 4+ push subscriptions"
-    );
-    assert_eq!(*fake.gets.lock().expect("lock"), expected);
-    assert_eq!(checks.len(), expected.len());
+    let all = grants(&m);
+    assert_eq!(checks.len(), all.len(), "one check per grant");
     assert!(failed(&checks).is_empty(), "{checks:#?}");
+    for (api, before) in APIS.into_iter().zip(reads_before) {
+        let read: Vec<String> = fake.gets(api)[before..]
+            .iter()
+            .map(|r| r.resource.clone())
+            .collect();
+        let expected: Vec<&str> = by_resource(&all)
+            .into_iter()
+            .filter(|(a, _, _)| *a == api)
+            .map(|(_, r, _)| r)
+            .collect();
+        assert_eq!(read, expected, "{api:?}");
+    }
+    assert_eq!(fake.all_sets(), writes, "doctor writes nothing");
+}
+
+/// The check for `g`, which must be the only failure.
+fn only_failure<'c>(checks: &'c [Check], g: &Grant) -> &'c Check {
+    let failed = failed(checks);
+    assert_eq!(failed.len(), 1, "{checks:#?}");
+    let c = failed[0];
+    for part in [&g.resource, &g.role, &g.member] {
+        assert!(c.name.contains(part.as_str()), "{c:?} should name {part}");
+    }
+    assert!(c.detail.contains("infra-bootstrap apply"), "{c:?}");
+    c
+}
+
+/// The manifest's grant on `api` matching `pick`.
+fn grant_of(m: &Manifest, api: Api, pick: impl Fn(&Grant) -> bool) -> Grant {
+    grants(m)
+        .into_iter()
+        .find(|g| g.api == api && pick(g))
+        .expect("grant")
 }
 
 #[tokio::test]
@@ -120,19 +82,48 @@ async fn missing_publisher_on_one_dead_letter_topic_fails_naming_it() {
         m.project,
         dead_letter_topic("secret-rotator")
     );
-    let fake = Arc::new(policies(&m, |resource, role| {
-        !(resource == dlq && role == "roles/pubsub.publisher")
-    }));
-    let client = SchemaService::from_stub::<Policies>(fake);
-    let checks = grant_checks(&m, &client).await;
+    let g = grant_of(&m, Api::Pubsub, |g| g.resource == dlq);
+    let fake = FakePolicies::granted(&m).await;
+    fake.revoke(&g.resource, &g.role, &g.member);
+    let checks = grant_checks(&m, &fake.clients()).await;
+    let c = only_failure(&checks, &g);
+    assert!(c.detail.contains("dead-lettering"), "{c:?}");
+}
 
-    let failed = failed(&checks);
-    assert_eq!(failed.len(), 1, "{checks:#?}");
-    assert!(failed[0].name.contains(&dlq), "{:?}", failed[0]);
-    assert!(failed[0].name.contains("roles/pubsub.publisher"));
-    assert!(failed[0]
-        .name
-        .contains(&m.iam.as_ref().expect("iam").pubsub_service_agent));
+#[tokio::test]
+async fn missing_token_creator_on_the_push_account_fails_naming_it() {
+    let m = manifest();
+    let g = grant_of(&m, Api::Iam, |g| g.role == TOKEN_CREATOR);
+    let fake = FakePolicies::granted(&m).await;
+    fake.revoke(&g.resource, &g.role, &g.member);
+    let checks = grant_checks(&m, &fake.clients()).await;
+    let c = only_failure(&checks, &g);
+    assert!(c.detail.contains("OIDC token"), "{c:?}");
+}
+
+#[tokio::test]
+async fn missing_invoker_on_one_service_fails_naming_it() {
+    let m = manifest();
+    let g = grant_of(&m, Api::CloudRun, |g| g.resource.ends_with("/budget-guard"));
+    let fake = FakePolicies::granted(&m).await;
+    fake.revoke(&g.resource, &g.role, &g.member);
+    let checks = grant_checks(&m, &fake.clients()).await;
+    let c = only_failure(&checks, &g);
+    assert!(c.detail.contains("403"), "{c:?}");
+}
+
+#[tokio::test]
+async fn runtime_role_held_only_under_a_condition_fails_naming_it() {
+    let m = manifest();
+    let g = grant_of(&m, Api::ResourceManager, |g| {
+        g.member.contains("backup-runner@") && g.role == "roles/storage.objectAdmin"
+    });
+    let fake = FakePolicies::granted(&m).await;
+    // Someone re-grants it with a condition: it may not hold when the service runs.
+    fake.make_conditional(&g, "request.time.getHours('UTC') < 6");
+    let checks = grant_checks(&m, &fake.clients()).await;
+    let c = only_failure(&checks, &g);
+    assert!(c.detail.contains("task fails"), "{c:?}");
 }
 
 #[derive(Debug)]

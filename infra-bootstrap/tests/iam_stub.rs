@@ -1,122 +1,152 @@
-//! IAM read-modify-write against the Pub/Sub client's stub: exact requests, the etag kept,
-//! and a retry when the write is ABORTED by a concurrent change.
+//! IAM read-modify-write (`iam::ensure`) against the official clients' stubs: exact
+//! requests (policy version 3 asked for and written, the etag read sent back), a retry
+//! when a concurrent write makes ours ABORTED, and other bindings kept as read,
+//! conditional ones included.
 
-use std::sync::Mutex;
+#[path = "gk_support/policies.rs"]
+mod policies;
 
-use google_cloud_gax::error::rpc::{Code, Status};
-use google_cloud_gax::options::RequestOptions;
-use google_cloud_gax::response::Response;
-use google_cloud_iam_v1::model::{Binding, GetIamPolicyRequest, Policy, SetIamPolicyRequest};
-use google_cloud_pubsub::client::SchemaService;
-use infra_bootstrap::iam::{ensure, Api, Grant};
+use google_cloud_iam_v1::model::{Binding, GetIamPolicyRequest, GetPolicyOptions};
+use infra_bootstrap::iam::{ensure, ensure_all, Api, Grant, MAX_ATTEMPTS};
+use policies::{conditional, write, FakePolicies};
 
-/// Serves policies with etags "v1", "v2", ...; the first `conflicts` writes fail ABORTED
-/// (someone else wrote in between, so the etag moves on).
-#[derive(Debug)]
-struct FakeIam {
-    version: Mutex<u32>,
-    conflicts: Mutex<u32>,
-    sets: Mutex<Vec<SetIamPolicyRequest>>,
-    gets: Mutex<Vec<String>>,
+const DLQ: &str = "projects/p/topics/secret-rotator-dead-letter";
+const AGENT: &str = "serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com";
+
+fn viewer() -> Binding {
+    Binding::new()
+        .set_role("roles/pubsub.viewer")
+        .set_members(["user:ops@example.com"])
 }
 
-fn policy(version: u32) -> Policy {
-    Policy::new()
-        .set_etag(bytes::Bytes::from(format!("v{version}")))
-        .set_bindings([Binding::new()
-            .set_role("roles/pubsub.viewer")
-            .set_members(["user:ops@example.com"])])
-}
-
-impl google_cloud_pubsub::stub::SchemaService for FakeIam {
-    async fn get_iam_policy(
-        &self,
-        req: GetIamPolicyRequest,
-        _: RequestOptions,
-    ) -> google_cloud_gax::Result<Response<Policy>> {
-        self.gets.lock().expect("lock").push(req.resource);
-        Ok(Response::from(policy(*self.version.lock().expect("lock"))))
-    }
-
-    async fn set_iam_policy(
-        &self,
-        req: SetIamPolicyRequest,
-        _: RequestOptions,
-    ) -> google_cloud_gax::Result<Response<Policy>> {
-        self.sets.lock().expect("lock").push(req.clone());
-        let mut conflicts = self.conflicts.lock().expect("lock");
-        if *conflicts > 0 {
-            *conflicts -= 1;
-            *self.version.lock().expect("lock") += 1;
-            let status = Status::default()
-                .set_code(Code::Aborted)
-                .set_message("etag mismatch");
-            return Err(google_cloud_gax::error::Error::service(status));
-        }
-        Ok(Response::from(req.policy.unwrap_or_default()))
-    }
-}
-
-fn grant() -> Grant {
+fn grant(api: Api, resource: &str, role: &str, member: &str) -> Grant {
     Grant {
-        api: Api::Pubsub,
-        resource: "projects/p/topics/secret-rotator-dead-letter".into(),
-        role: "roles/pubsub.publisher".into(),
-        member: "serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com".into(),
+        api,
+        resource: resource.into(),
+        role: role.into(),
+        member: member.into(),
     }
+}
+
+fn read(resource: &str) -> GetIamPolicyRequest {
+    GetIamPolicyRequest::new()
+        .set_resource(resource)
+        .set_options(GetPolicyOptions::new().set_requested_policy_version(3))
 }
 
 #[tokio::test]
 async fn adds_the_binding_keeping_the_etag_and_retries_on_aborted() {
-    let fake = std::sync::Arc::new(FakeIam {
-        version: Mutex::new(1),
-        conflicts: Mutex::new(1),
-        sets: Mutex::default(),
-        gets: Mutex::default(),
-    });
-    let client = SchemaService::from_stub::<FakeIam>(fake.clone());
-    assert!(ensure(&client, &grant()).await.expect("ensure"));
+    let fake = FakePolicies::new();
+    fake.seed(DLQ, vec![viewer()]);
+    fake.interfere(DLQ, 1);
+    let clients = fake.clients();
+    let g = grant(Api::Pubsub, DLQ, "roles/pubsub.publisher", AGENT);
+    assert!(ensure(clients.pubsub.as_ref(), &g).await.expect("ensure"));
 
-    let gets = fake.gets.lock().expect("lock").clone();
     assert_eq!(
-        gets,
-        vec![grant().resource; 2],
-        "read again after the conflict"
+        fake.gets(Api::Pubsub),
+        vec![read(DLQ); 2],
+        "read again after the conflict, as version 3"
     );
-    let sets = fake.sets.lock().expect("lock").clone();
-    assert_eq!(sets.len(), 2);
-    let expected = |etag: &str| {
-        SetIamPolicyRequest::new()
-            .set_resource(grant().resource)
-            .set_policy(
-                Policy::new()
-                    .set_etag(bytes::Bytes::from(etag.to_owned()))
-                    .set_bindings([
-                        Binding::new()
-                            .set_role("roles/pubsub.viewer")
-                            .set_members(["user:ops@example.com"]),
-                        Binding::new()
-                            .set_role(grant().role)
-                            .set_members([grant().member]),
-                    ]),
-            )
+    let expected = |generation| {
+        let added = Binding::new()
+            .set_role(&g.role)
+            .set_members([g.member.clone()]);
+        write(DLQ, generation, vec![viewer(), added])
     };
-    assert_eq!(sets[0], expected("v1"));
-    assert_eq!(sets[1], expected("v2"), "the retry carries the new etag");
+    assert_eq!(
+        fake.sets(Api::Pubsub),
+        [expected(1), expected(2)],
+        "the retry carries the new etag"
+    );
 }
 
 #[tokio::test]
 async fn present_binding_is_not_written_again() {
-    let fake = std::sync::Arc::new(FakeIam {
-        version: Mutex::new(1),
-        conflicts: Mutex::new(0),
-        sets: Mutex::default(),
-        gets: Mutex::default(),
-    });
-    let client = SchemaService::from_stub::<FakeIam>(fake.clone());
-    let mut g = grant();
-    g.role = "roles/pubsub.viewer".into();
-    g.member = "user:ops@example.com".into();
-    assert!(!ensure(&client, &g).await.expect("ensure"));
-    assert!(fake.sets.lock().expect("lock").is_empty());
+    let fake = FakePolicies::new();
+    fake.seed(DLQ, vec![viewer()]);
+    let clients = fake.clients();
+    let g = grant(
+        Api::Pubsub,
+        DLQ,
+        "roles/pubsub.viewer",
+        "user:ops@example.com",
+    );
+    assert!(!ensure(clients.pubsub.as_ref(), &g).await.expect("ensure"));
+    assert_eq!(fake.all_sets(), 0);
+}
+
+#[tokio::test]
+async fn a_policy_that_keeps_changing_is_given_up_naming_it() {
+    let fake = FakePolicies::new();
+    fake.interfere(DLQ, MAX_ATTEMPTS);
+    let clients = fake.clients();
+    let g = grant(Api::Pubsub, DLQ, "roles/pubsub.publisher", AGENT);
+    let err = ensure(clients.pubsub.as_ref(), &g)
+        .await
+        .expect_err("gives up");
+    assert_eq!(fake.sets(Api::Pubsub).len(), MAX_ATTEMPTS as usize);
+    assert!(format!("{err:#}").contains(DLQ), "{err:#}");
+}
+
+#[tokio::test]
+async fn project_roles_keep_a_conditional_binding_and_write_version_3() {
+    let fake = FakePolicies::new();
+    let project = "projects/acme";
+    let runtime = "serviceAccount:gk-a@acme.iam.gserviceaccount.com";
+    let owner = Binding::new()
+        .set_role("roles/owner")
+        .set_members(["user:admin@example.com"]);
+    // The same role and member, but only until a date: does not count as granted.
+    let until = conditional(
+        "roles/cloudsql.client",
+        runtime,
+        "request.time < timestamp('2030-01-01T00:00:00Z')",
+    );
+    fake.seed(project, vec![owner.clone(), until.clone()]);
+    fake.interfere(project, 1);
+    let clients = fake.clients();
+    let wanted = [
+        grant(
+            Api::ResourceManager,
+            project,
+            "roles/cloudsql.client",
+            runtime,
+        ),
+        grant(
+            Api::ResourceManager,
+            project,
+            "roles/pubsub.publisher",
+            runtime,
+        ),
+    ];
+    let added = ensure_all(
+        clients.projects.as_ref(),
+        project,
+        &[&wanted[0], &wanted[1]],
+    )
+    .await
+    .expect("ensure");
+    assert_eq!(added, [&wanted[0], &wanted[1]]);
+
+    assert_eq!(fake.gets(Api::ResourceManager), vec![read(project); 2]);
+    let bindings = vec![
+        owner,
+        until,
+        Binding::new()
+            .set_role("roles/cloudsql.client")
+            .set_members([runtime]),
+        Binding::new()
+            .set_role("roles/pubsub.publisher")
+            .set_members([runtime]),
+    ];
+    assert_eq!(
+        fake.sets(Api::ResourceManager),
+        [
+            write(project, 1, bindings.clone()),
+            write(project, 2, bindings.clone())
+        ],
+        "one write for both roles, retried once with the new etag"
+    );
+    assert_eq!(fake.bindings(project), bindings);
 }

@@ -1,5 +1,5 @@
-//! The manifest: the checked-in files parse, and each kind of mistake is refused with an
-//! error naming its field.
+//! The manifest: the checked-in files parse, their doctor probes decode as the services'
+//! events, and each kind of mistake is refused with an error naming its field.
 
 use infra_bootstrap::manifest::{Manifest, ManifestError, Mode};
 
@@ -105,4 +105,92 @@ fn unknown_keys_and_bad_amounts_are_refused() {
     );
     let text = read("production.example.toml").replace("\"250.50\"", "\"250,50\"");
     assert_eq!(refused_field(&text), "budgets.tier[dev].amount");
+}
+
+#[test]
+fn runtime_roles_need_a_usable_account_and_role_names() {
+    let runtime =
+        "runtime_account = \"secret-rotator@acme-platform-prod.iam.gserviceaccount.com\"\n";
+    let text = read("production.example.toml").replacen(runtime, "", 1);
+    assert_eq!(
+        refused_field(&text),
+        "service[secret-rotator].runtime_account"
+    );
+    let text = read("production.example.toml").replacen(
+        runtime,
+        "runtime_account = \"serviceAccount:secret-rotator@acme-platform-prod.iam.gserviceaccount.com\"\n",
+        1,
+    );
+    assert_eq!(
+        refused_field(&text),
+        "service[secret-rotator].runtime_account"
+    );
+    let text =
+        read("production.example.toml").replacen("\"roles/run.developer\"", "\"run.developer\"", 1);
+    assert_eq!(refused_field(&text), "service[env-provisioner].roles");
+}
+
+/// The probe's valid message, as Pub/Sub would push it, through the services' own decoder.
+fn decode_probe<T: events::Payload>(manifest: &Manifest, service: &str) -> Result<T, String> {
+    use base64::Engine as _;
+    let service = manifest.service(service).expect("service");
+    let probes = infra_bootstrap::doctor::probe::messages(manifest, service, "run")
+        .expect("messages")
+        .expect("a probe");
+    assert_eq!(probes.topic, service.topics[0]);
+    let decode = |message: &infra_bootstrap::scheduler::JobMessage| {
+        let body = serde_json::json!({
+            "message": {
+                "data": base64::engine::general_purpose::STANDARD.encode(&message.data),
+                "attributes": message.attributes,
+                "messageId": "1",
+                "publishTime": "2026-01-01T00:00:00Z",
+            },
+            "subscription": "projects/p/subscriptions/s",
+        });
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
+        events::delivery::decode(&headers, body.to_string().as_bytes())
+            .and_then(|raw| raw.typed::<T>())
+            .map(|e| e.data)
+            .map_err(|e| e.to_string())
+    };
+    assert!(
+        decode(&probes.malformed).is_err(),
+        "the malformed probe must be rejected"
+    );
+    decode(&probes.valid)
+}
+
+#[test]
+fn production_probes_are_valid_events_of_each_service() {
+    use events::backup::BackupRequested;
+    use events::budget::BudgetNotification;
+    use events::environment::TeardownRequested;
+    use events::secret_manager::{SecretEventType, SecretManagerNotification};
+
+    let prod = Manifest::parse(&read("production.example.toml")).expect("valid");
+    assert!(prod.services.iter().all(|s| s.probe.is_some()));
+    let never = "gk-doctor-probe-never-created";
+
+    let teardown: TeardownRequested = decode_probe(&prod, "env-provisioner").expect("decodes");
+    assert_eq!(teardown.name.to_string(), never);
+    let notice: SecretManagerNotification = decode_probe(&prod, "secret-rotator").expect("decodes");
+    assert_ne!(
+        notice.event_type,
+        SecretEventType::Rotate,
+        "only SECRET_ROTATE rotates"
+    );
+    let backup: BackupRequested = decode_probe(&prod, "backup-runner").expect("decodes");
+    assert_eq!(
+        backup.environment.map(|e| e.to_string()).as_deref(),
+        Some(never),
+        "one environment that does not exist, never all"
+    );
+    let budget: BudgetNotification = decode_probe(&prod, "budget-guard").expect("decodes");
+    assert_eq!(budget.spend_ratio(), Some(0.0), "nothing spent");
+    assert_eq!(budget.data.alert_threshold_exceeded, None);
 }

@@ -1,18 +1,19 @@
-//! Google-mode checks (the emulator has neither IAM nor Billing): the grants the Pub/Sub
-//! service agent needs for dead-lettering, and budgets wired to the budget topic.
+//! Google-mode checks (the emulator has neither IAM nor Billing): every grant `iam::grants`
+//! implies (dead-lettering, push tokens, push invocation, runtime roles), and budgets wired
+//! to the budget topic.
 
 use serde_json::Value;
 
 use super::Check;
 use crate::budgets::{desired_budgets, BudgetSpec, BudgetsRest};
-use crate::iam::{grants, Api, PolicyApi};
-use crate::manifest::{Manifest, Mode};
+use crate::iam::{grants, read_policies, PolicyClients};
+use crate::manifest::Manifest;
 use crate::store::{progress, Store};
 
 /// The clients the google-mode checks read through.
 pub struct Clients {
-    /// Pub/Sub IAM (the `SchemaService` client, as `iam` uses it).
-    pub pubsub_iam: Box<dyn PolicyApi>,
+    /// The clients holding the policies, as `iam` writes them.
+    pub iam: PolicyClients,
     /// The billing account's budgets; `None` when the manifest has no `[budgets]`.
     pub budgets: Option<Box<dyn Store<BudgetSpec>>>,
 }
@@ -23,26 +24,19 @@ impl Clients {
         manifest: &Manifest,
         emulator: Option<&str>,
     ) -> anyhow::Result<Option<Self>> {
-        if manifest.mode == Mode::Emulator || emulator.is_some() {
+        let Some(iam) = PolicyClients::for_manifest(manifest, emulator).await? else {
             return Ok(None);
-        }
+        };
         let budgets: Option<Box<dyn Store<BudgetSpec>>> = match &manifest.budgets {
             Some(b) => Some(Box::new(BudgetsRest::connect(&b.billing_account)?)),
             None => None,
         };
-        Ok(Some(Self {
-            pubsub_iam: Box::new(
-                google_cloud_pubsub::client::SchemaService::builder()
-                    .build()
-                    .await?,
-            ),
-            budgets,
-        }))
+        Ok(Some(Self { iam, budgets }))
     }
 
     /// Every google-mode check, grants first.
     pub async fn checks(&self, manifest: &Manifest) -> Vec<Check> {
-        let mut out = grant_checks(manifest, self.pubsub_iam.as_ref()).await;
+        let mut out = grant_checks(manifest, &self.iam).await;
         if let Some(budgets) = &self.budgets {
             out.extend(budget_checks(manifest, budgets.as_ref()).await);
         }
@@ -59,33 +53,32 @@ fn check(name: String, ok: bool, detail: impl Into<String>) -> Check {
     }
 }
 
-/// One check per Pub/Sub grant the manifest implies: the service agent must publish to each
-/// dead-letter topic and subscribe to each push subscription, or dead-lettering fails.
-pub async fn grant_checks(manifest: &Manifest, pubsub_iam: &dyn PolicyApi) -> Vec<Check> {
-    progress(format_args!("reading Pub/Sub IAM policies"));
+/// One check per grant the manifest implies, each policy read once (as `plan` reads them).
+/// Only unconditional bindings count (the rule `iam::ensure` writes by).
+pub async fn grant_checks(manifest: &Manifest, clients: &PolicyClients) -> Vec<Check> {
+    let wanted = grants(manifest);
+    let reads = read_policies(clients, &wanted).await;
     let mut out = Vec::new();
-    for g in grants(manifest)
-        .into_iter()
-        .filter(|g| g.api == Api::Pubsub)
-    {
-        let name = format!("{} grants {} to {}", g.resource, g.role, g.member);
-        // Conditional bindings may not apply when Pub/Sub acts, so only unconditional count
-        // (the same rule `iam::ensure` writes by).
-        let (ok, detail) = match pubsub_iam.get(&g.resource).await {
-            Ok(policy) => {
-                let held = policy.bindings.iter().any(|b| {
-                    b.role == g.role && b.condition.is_none() && b.members.contains(&g.member)
-                });
-                let why = if held {
-                    String::new()
-                } else {
-                    "missing: dead-lettering fails without it; run apply".to_owned()
-                };
-                (held, why)
-            }
-            Err(e) => (false, format!("cannot read the policy: {e}")),
-        };
-        out.push(check(name, ok, detail));
+    for read in &reads {
+        for (g, held) in read.held() {
+            let name = format!("{} grants {} to {}", g.resource, g.role, g.member);
+            out.push(match held {
+                Ok(true) => check(name, true, ""),
+                Ok(false) => check(
+                    name,
+                    false,
+                    format!(
+                        "missing: {}; run `infra-bootstrap apply`",
+                        read.api.without_it()
+                    ),
+                ),
+                Err(e) => check(
+                    name,
+                    false,
+                    format!("cannot read the policy: {e}; doctor needs getIamPolicy on it"),
+                ),
+            });
+        }
     }
     out
 }

@@ -16,14 +16,24 @@ const WAIT: Duration = Duration::from_secs(20);
 /// How long to keep watching for the valid probe once the malformed one has arrived.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// `None` when the service has no probe; `Some(Err(why))` when a probe went wrong.
-pub(super) async fn run(
+/// A probe pair, ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probes {
+    /// The trigger topic both go to.
+    pub topic: String,
+    /// A valid event the service must ack without dead-lettering it.
+    pub valid: JobMessage,
+    /// The same attributes with a body that is not JSON: must be dead-lettered.
+    pub malformed: JobMessage,
+}
+
+/// The service's probes (ce-ids `{run_id}-valid` / `{run_id}-malformed`): its
+/// `[service.probe]`, else the first job that triggers it; `None` without either.
+pub fn messages(
     manifest: &Manifest,
     service: &Service,
-    admin: &PubsubAdmin,
-    publisher: &dyn Publish,
-    dlq_subscription: &str,
-) -> anyhow::Result<Option<Result<(), String>>> {
+    run_id: &str,
+) -> anyhow::Result<Option<Probes>> {
     let (event_type, data, topic, extra) = match (
         &service.probe,
         manifest.jobs.iter().find(|j| j.service == service.name),
@@ -42,7 +52,6 @@ pub(super) async fn run(
         ),
         (None, None) => return Ok(None),
     };
-    let run_id = format!("doctor-probe-{}", chrono::Utc::now().timestamp_micros());
     let message = |suffix: &str, data: Vec<u8>| {
         let mut attributes = extra.clone();
         attributes.extend([
@@ -54,10 +63,27 @@ pub(super) async fn run(
         ]);
         JobMessage { attributes, data }
     };
-    publisher.publish(&topic, message("valid", data)).await?;
-    publisher
-        .publish(&topic, message("malformed", b"{not json".to_vec()))
-        .await?;
+    Ok(Some(Probes {
+        topic,
+        valid: message("valid", data),
+        malformed: message("malformed", b"{not json".to_vec()),
+    }))
+}
+
+/// `None` when the service has no probe; `Some(Err(why))` when a probe went wrong.
+pub(super) async fn run(
+    manifest: &Manifest,
+    service: &Service,
+    admin: &PubsubAdmin,
+    publisher: &dyn Publish,
+    dlq_subscription: &str,
+) -> anyhow::Result<Option<Result<(), String>>> {
+    let run_id = format!("doctor-probe-{}", chrono::Utc::now().timestamp_micros());
+    let Some(probes) = messages(manifest, service, &run_id)? else {
+        return Ok(None);
+    };
+    publisher.publish(&probes.topic, probes.valid).await?;
+    publisher.publish(&probes.topic, probes.malformed).await?;
     let subscriber = if admin.emulator.is_some() {
         Subscriber::builder()
             .with_endpoint(format!(

@@ -121,9 +121,9 @@ pub struct Service {
     pub push_endpoint: String,
     /// OIDC token settings (required in `google` mode).
     pub oidc: Option<Oidc>,
-    /// The service's runtime account and the roles it needs (Google mode, reported).
+    /// The service's runtime account (an email), which `apply` grants `roles` on the project.
     pub runtime_account: Option<String>,
-    /// Roles the runtime account needs; listed in the output for the operator.
+    /// Roles the runtime account needs on the project (google mode: granted and checked).
     #[serde(default)]
     pub roles: Vec<String>,
     /// Cloud Run service name, for the `run.invoker` grant (defaults to `name`).

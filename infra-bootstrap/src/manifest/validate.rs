@@ -43,6 +43,40 @@ fn check_id(field: &str, id: &str) -> Result<(), ManifestError> {
     Ok(())
 }
 
+/// A service account as IAM members name it after `serviceAccount:` (which must not be
+/// written here: `apply` adds it).
+fn check_email(field: &str, email: &str) -> Result<(), ManifestError> {
+    let ok = email
+        .split_once('@')
+        .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+        && !email.contains(':')
+        && !email.contains(char::is_whitespace);
+    if !ok {
+        return Err(invalid(
+            field,
+            format!(
+                "`{email}` is not a service account email (NAME@PROJECT.iam.gserviceaccount.com)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A predefined (`roles/NAME`) or custom (`projects/ID/roles/NAME`,
+/// `organizations/ID/roles/NAME`) role.
+fn is_role_name(role: &str) -> bool {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    };
+    match role.split('/').collect::<Vec<_>>()[..] {
+        ["roles", name] => name_ok(name),
+        ["projects" | "organizations", id, "roles", name] => !id.is_empty() && name_ok(name),
+        _ => false,
+    }
+}
+
 /// Parses a five-field unix cron, as Cloud Scheduler accepts it.
 pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
     croner::parser::CronParser::builder()
@@ -75,6 +109,9 @@ impl Manifest {
                 "iam",
                 "required in google mode (pubsub_service_agent)",
             ));
+        }
+        if let Some(iam) = &self.iam {
+            check_email("iam.pubsub_service_agent", &iam.pubsub_service_agent)?;
         }
         if self.mode == Mode::Google && self.region.as_deref().unwrap_or("").is_empty() {
             return Err(invalid(
@@ -124,6 +161,7 @@ impl Manifest {
                 "must be between 600 and 604800",
             ));
         }
+        self.validate_roles(s)?;
         if self.mode == Mode::Google {
             if url.scheme() != "https" {
                 return Err(invalid(at("push_endpoint"), "must be https in google mode"));
@@ -142,6 +180,34 @@ impl Manifest {
                 return Err(invalid(
                     at("oidc.audience"),
                     "required for a google push subscription",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `apply` grants `roles` to `runtime_account` on the project: both must be usable as is.
+    fn validate_roles(&self, s: &Service) -> Result<(), ManifestError> {
+        let at = |f: &str| format!("service[{}].{f}", s.name);
+        if let Some(account) = &s.runtime_account {
+            check_email(&at("runtime_account"), account)?;
+        } else if !s.roles.is_empty() {
+            return Err(invalid(
+                at("runtime_account"),
+                "required when `roles` are listed (the account that gets them)",
+            ));
+        }
+        if let Some(account) = s.oidc.as_ref().and_then(|o| o.service_account.as_deref()) {
+            check_email(&at("oidc.service_account"), account)?;
+        }
+        for role in &s.roles {
+            if !is_role_name(role) {
+                return Err(invalid(
+                    at("roles"),
+                    format!(
+                        "`{role}` is not a role name (roles/NAME, projects/ID/roles/NAME or \
+                         organizations/ID/roles/NAME)"
+                    ),
                 ));
             }
         }
