@@ -115,7 +115,14 @@ impl RuntimeConfig {
         });
         let secret_store = match env.optional("SECRET_STORE").as_deref() {
             None | Some("local") => SecretStoreKind::Local,
-            Some("secret-manager") => SecretStoreKind::SecretManager,
+            Some("secret-manager") => {
+                built_with(
+                    cfg!(feature = "secret-manager"),
+                    "SECRET_STORE",
+                    "secret-manager",
+                )?;
+                SecretStoreKind::SecretManager
+            }
             Some(other) => {
                 return Err(ConfigError::new(
                     "SECRET_STORE",
@@ -123,6 +130,17 @@ impl RuntimeConfig {
                 ))
             }
         };
+        let object_store_url = env.optional("OBJECT_STORE_URL");
+        if object_store_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("gs://"))
+        {
+            built_with(cfg!(feature = "gcs"), "OBJECT_STORE_URL", "gcs")?;
+        }
+        let cloud_run_region = env.optional("CLOUD_RUN_REGION");
+        if cloud_run_region.is_some() {
+            built_with(cfg!(feature = "cloud-run"), "CLOUD_RUN_REGION", "cloud-run")?;
+        }
         let log_json = match env.optional("LOG_FORMAT").as_deref() {
             None | Some("json") => true,
             Some("text") => false,
@@ -153,7 +171,7 @@ impl RuntimeConfig {
             lease,
             shutdown_grace: Duration::from_secs(positive(env, "SHUTDOWN_GRACE_SECS", 8)?),
             push_auth,
-            object_store_url: env.optional("OBJECT_STORE_URL"),
+            object_store_url,
             storage_emulator_host: env.optional("STORAGE_EMULATOR_HOST"),
             secret_store,
             log_json,
@@ -166,9 +184,24 @@ impl RuntimeConfig {
                 },
                 sslmode: env.optional("MANAGED_DATABASE_SSLMODE"),
             },
-            cloud_run_region: env.optional("CLOUD_RUN_REGION"),
+            cloud_run_region,
         })
     }
+}
+
+/// Refuses `variable` when it asks for a backend whose Google client this binary was built
+/// without (see the features in shared's Cargo.toml).
+fn built_with(enabled: bool, variable: &str, feature: &str) -> Result<(), ConfigError> {
+    if enabled {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        variable,
+        format!(
+            "this service was built without that backend; build it with the \
+             `shared/{feature}` cargo feature"
+        ),
+    ))
 }
 
 fn positive(env: &Env, name: &str, default: u64) -> Result<u64, ConfigError> {
@@ -191,6 +224,14 @@ mod tests {
         assert!(!cfg.idempotency, "no database, no ledger");
         assert!(cfg.push_auth.is_none());
         assert!(cfg.lease > cfg.delivery_timeout);
+    }
+
+    #[test]
+    fn a_backend_built_without_is_refused_naming_variable_and_feature() {
+        assert!(built_with(true, "OBJECT_STORE_URL", "gcs").is_ok());
+        let err = built_with(false, "OBJECT_STORE_URL", "gcs").unwrap_err();
+        assert_eq!(err.name, "OBJECT_STORE_URL");
+        assert!(err.reason.contains("`shared/gcs`"), "{}", err.reason);
     }
 
     #[test]

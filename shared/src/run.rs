@@ -14,9 +14,9 @@ use crate::{
     backends::{
         databases::{DatabaseAdmin, PostgresAdmin},
         object_store,
-        previews::{CloudRunPreviews, PreviewServices, SkippedPreviews},
+        previews::{PreviewServices, SkippedPreviews},
         publisher::{Publisher, PubsubPublisher},
-        secrets::{LocalSecretStore, SecretManagerStore, SecretStore},
+        secrets::{LocalSecretStore, SecretStore},
     },
     config::{RuntimeConfig, SecretStoreKind},
     dispatch::{DispatchOptions, Dispatcher},
@@ -129,11 +129,7 @@ pub async fn backends(config: &RuntimeConfig) -> anyhow::Result<Backends> {
         None => None,
     };
     let secrets: Option<Arc<dyn SecretStore>> = match (config.secret_store, &control_db) {
-        (SecretStoreKind::SecretManager, _) => Some(Arc::new(
-            SecretManagerStore::connect(config.project.clone())
-                .await
-                .context("building the Secret Manager client (SECRET_STORE=secret-manager)")?,
-        )),
+        (SecretStoreKind::SecretManager, _) => Some(secret_manager(config).await?),
         (SecretStoreKind::Local, Some(pool)) => Some(Arc::new(LocalSecretStore::new(pool.clone()))),
         (SecretStoreKind::Local, None) => None,
     };
@@ -161,14 +157,36 @@ fn managed_databases(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn Da
 }
 
 async fn previews(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn PreviewServices>>> {
-    Ok(Some(match &config.cloud_run_region {
-        Some(region) => Arc::new(
-            CloudRunPreviews::connect(config.project.clone(), region.clone())
-                .await
-                .context("building the Cloud Run client (CLOUD_RUN_REGION)")?,
-        ),
-        None => Arc::new(SkippedPreviews),
-    }))
+    let Some(region) = &config.cloud_run_region else {
+        return Ok(Some(Arc::new(SkippedPreviews)));
+    };
+    #[cfg(feature = "cloud-run")]
+    return Ok(Some(Arc::new(
+        crate::backends::previews::CloudRunPreviews::connect(
+            config.project.clone(),
+            region.clone(),
+        )
+        .await
+        .context("building the Cloud Run client (CLOUD_RUN_REGION)")?,
+    )));
+    // The config refuses CLOUD_RUN_REGION in a binary built without the client.
+    #[cfg(not(feature = "cloud-run"))]
+    anyhow::bail!("CLOUD_RUN_REGION={region}: built without the `shared/cloud-run` feature")
+}
+
+async fn secret_manager(config: &RuntimeConfig) -> anyhow::Result<Arc<dyn SecretStore>> {
+    #[cfg(feature = "secret-manager")]
+    return Ok(Arc::new(
+        crate::backends::secrets::SecretManagerStore::connect(config.project.clone())
+            .await
+            .context("building the Secret Manager client (SECRET_STORE=secret-manager)")?,
+    ));
+    // The config refuses SECRET_STORE=secret-manager in a binary built without the client.
+    #[cfg(not(feature = "secret-manager"))]
+    anyhow::bail!(
+        "SECRET_STORE=secret-manager in {}: built without the `shared/secret-manager` feature",
+        config.service
+    )
 }
 
 /// The executable's file name, the service name when `K_SERVICE` is unset.

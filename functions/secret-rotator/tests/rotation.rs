@@ -242,3 +242,31 @@ async fn the_sweep_disables_versions_older_than_previous_after_grace_then_destro
     );
     login(&stack.current(&secret).await).await.unwrap();
 }
+
+#[tokio::test]
+async fn with_tls_required_a_server_without_tls_stops_the_rotation_before_any_change() {
+    let stack = Stack::start(FAST).await;
+    let secret = stack.provision(&env_name("tls")).await;
+    let before = stack.current(&secret).await;
+    // The harness's PostgreSQL has no TLS; the credential says `prefer`, which would fall
+    // back to plaintext without REQUIRE_TLS.
+    let tls_only = stack.with_config(&[("MIN_ROTATION_INTERVAL_MS", "0"), ("REQUIRE_TLS", "on")]);
+
+    let err = stack
+        .deliver_with(
+            tls_only,
+            raw("tls-1", REQUESTED, serde_json::json!({ "secret": secret })),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(err.to_string().to_lowercase().contains("tls"), "{err}");
+    assert_eq!(
+        stack.aliases(&secret).await,
+        [("current".to_string(), 1)].into(),
+        "nothing moved"
+    );
+    assert_eq!(stack.current(&secret).await.user, before.user);
+    login(&before).await.unwrap();
+    assert!(stack.emitted_of(ROTATED).is_empty());
+}

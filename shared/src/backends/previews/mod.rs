@@ -7,9 +7,11 @@
 //! so nobody mistakes a local environment for one with a running service.
 //! [`DryRunPreviews`] records into a plan.
 
+#[cfg(feature = "cloud-run")]
 mod cloud_run;
 mod local;
 
+#[cfg(feature = "cloud-run")]
 pub use cloud_run::CloudRunPreviews;
 pub use local::{DryRunPreviews, SkippedPreviews};
 

@@ -9,11 +9,13 @@
 
 mod dry_run;
 mod local;
+#[cfg(feature = "secret-manager")]
 mod secret_manager;
 mod validate;
 
 pub use dry_run::{DryRunSecretStore, DRY_RUN_ETAG, DRY_RUN_VERSION};
 pub use local::LocalSecretStore;
+#[cfg(feature = "secret-manager")]
 pub use secret_manager::SecretManagerStore;
 pub use validate::{validate_alias, validate_labels, validate_secret_name};
 
