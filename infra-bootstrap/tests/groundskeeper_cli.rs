@@ -209,6 +209,123 @@ async fn a_bad_request_is_refused_by_the_cli_and_dead_lettered_with_its_reason_w
 }
 
 #[tokio::test]
+async fn a_refused_request_ends_the_wait_at_once_with_the_reason() {
+    let stack = LocalStack::start().await;
+
+    // A TTL above the provisioner's MAX_TTL (720h): refused there, and `--wait` follows
+    // this very request, so it ends with the reason long before its timeout.
+    let started = std::time::Instant::now();
+    let args = [
+        "env",
+        "request",
+        "long",
+        "--owner",
+        "ci@example.com",
+        "--ttl",
+        "1000h",
+    ];
+    let out = stack
+        .cli(&[&args[..], &["--wait", "--timeout", "60s"]].concat())
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the request for long was refused: ttl: 1000h is longer than the maximum of 720h (MAX_TTL)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).ends_with("\nrefused"), "{}", stdout(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Tier prod: the CLI refuses to publish it; published raw, the provisioner refuses it,
+    // and a wait by name alone (there is no row) reports that refusal.
+    let out = stack
+        .cli(&[
+            "env",
+            "request",
+            "prod-db",
+            "--owner",
+            "ci@example.com",
+            "--tier",
+            "prod",
+        ])
+        .await;
+    assert!(
+        !out.status.success() && stderr(&out).contains("not published: tier: `prod`"),
+        "{}",
+        stderr(&out)
+    );
+    let file = stack.state_dir.path().join("prod.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "prod-db", "owner": "ci@example.com", "tier": "prod"}"#,
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = stack
+        .cli(&[
+            "publish",
+            "--type",
+            "environment.requested",
+            "--file",
+            file,
+            "--raw",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = stack
+        .cli(&["env", "wait", "prod-db", "--timeout", "60s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refused")
+            && stderr(&out).contains("tier: `prod` cannot be requested"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Accepted: `--wait` ends at ready. The same name with another spec is refused, and a
+    // wait on that request's id says why, although the environment itself is ready.
+    let args = [
+        "env",
+        "request",
+        "shop",
+        "--owner",
+        "ci@example.com",
+        "--wait",
+    ];
+    let out = stack.cli(&args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("\nready"), "{}", stdout(&out));
+    let out = stack
+        .cli(&[
+            "env",
+            "request",
+            "shop",
+            "--owner",
+            "other@example.com",
+            "--output",
+            "json",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sent: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = sent["request_id"].as_str().unwrap();
+    let out = stack
+        .cli(&["env", "wait", "shop", "--request", id, "--timeout", "60s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exists with a different spec"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
 async fn a_stale_state_file_is_reported_and_not_used() {
     let dir = tempfile::tempdir().unwrap();
     let state = serde_json::json!({

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use crate::config::Config;
 use crate::error::ProvisionError;
 use crate::labels::labels_for;
+use crate::requests;
 use crate::state::{self, Record};
 
 /// What to do with a request.
@@ -48,9 +49,17 @@ pub async fn claim(
     .await?;
     if let Some(existing) = state::load(&mut *tx, &request.name, true).await? {
         let same = existing.spec_hash == hash;
+        let resumed = match existing.status.as_str() {
+            "ready" if same => Some(Claim::AlreadyReady),
+            "provisioning" if same => Some(Claim::Provision(existing.clone())),
+            _ => None,
+        };
+        if let Some(claim) = resumed {
+            requests::accepted(&mut tx, request_id, &request.name).await?;
+            tx.commit().await?;
+            return Ok(claim);
+        }
         match existing.status.as_str() {
-            "ready" if same => return Ok(Claim::AlreadyReady),
-            "provisioning" if same => return Ok(Claim::Provision(existing)),
             "deleting" => {
                 return Err(ProvisionError::Rejected(format!(
                     "environment {} is being torn down; request it again after environment.deleted",
@@ -89,6 +98,7 @@ pub async fn claim(
     .execute(&mut *tx)
     .await?;
     let record = state::load(&mut *tx, &request.name, false).await?;
+    requests::accepted(&mut tx, request_id, &request.name).await?;
     tx.commit().await?;
     record
         .map(Claim::Provision)

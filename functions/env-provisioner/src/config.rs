@@ -3,6 +3,8 @@
 use events::{HumanDuration, Tier};
 use shared::env::{ConfigError, Env};
 
+use crate::storage::Storage;
+
 /// Every setting, with its variable in the README's table.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,6 +26,8 @@ pub struct Config {
     pub project: String,
     /// `OBJECT_STORE_URL`: shown with the prefix in `environment.ready`.
     pub object_store_url: String,
+    /// `ENV_STORAGE` and bucket mode's settings: a prefix or a bucket per environment.
+    pub storage: Storage,
 }
 
 /// The TTL of an ephemeral environment that asks for none.
@@ -38,6 +42,9 @@ impl Config {
             .unwrap_or_else(|| "720h".to_owned())
             .parse()
             .map_err(|e: String| ConfigError::new("MAX_TTL", e))?;
+        let project = env
+            .optional("GOOGLE_CLOUD_PROJECT")
+            .unwrap_or_else(|| "local-project".to_owned());
         Ok(Self {
             max_environments: env.parse_or("MAX_ENVIRONMENTS", 50)?,
             max_per_owner: env.parse_or("MAX_ENVIRONMENTS_PER_OWNER", 5)?,
@@ -50,9 +57,8 @@ impl Config {
             ],
             preview_max_instances: env.parse_or("PREVIEW_MAX_INSTANCES", 2)?,
             preview_service_account: env.optional("PREVIEW_SERVICE_ACCOUNT"),
-            project: env
-                .optional("GOOGLE_CLOUD_PROJECT")
-                .unwrap_or_else(|| "local-project".to_owned()),
+            storage: Storage::from_env(env, &project)?,
+            project,
             object_store_url: env.optional("OBJECT_STORE_URL").unwrap_or_default(),
         })
     }

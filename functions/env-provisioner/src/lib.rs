@@ -1,35 +1,43 @@
 //! env-provisioner: an isolated environment on request — PostgreSQL owner and login roles, a
-//! database, credentials in the secret store, an object-store prefix, optionally a Cloud Run
-//! preview service — removed again on request or when its TTL ends. See the README.
+//! database, credentials in the secret store, an object-store prefix or a bucket of its own,
+//! optionally a Cloud Run preview service — removed again on request or when its TTL ends.
+//! See the README.
 //!
 //! [`handle`] is the handler; `main.rs` only reads the [`Config`] and runs it.
 
 mod claim;
 mod config;
+mod create;
 mod error;
 pub mod fault;
 mod labels;
+mod objects;
 mod provision;
+mod request;
+mod requests;
 mod resources;
 mod state;
+mod storage;
 mod teardown;
 
 use std::sync::Arc;
 
-use events::environment::{DeleteReason, EnvironmentRequested, TeardownRequested, TtlSweep};
+use events::environment::{DeleteReason, TeardownRequested, TtlSweep};
 use shared::{Ctx, Event, Outcome};
 
 pub use claim::spec_hash;
 pub use config::Config;
 pub use error::ProvisionError;
+pub use request::Request;
 pub use resources::STEPS;
+pub use storage::{BucketMode, Storage};
 
 events::payload_enum! {
     /// Everything the provisioner handles.
     #[derive(Debug)]
     pub enum ProvisionerEvent {
-        /// Provision an environment.
-        Requested(EnvironmentRequested),
+        /// Provision an environment (or record why not).
+        Requested(Request),
         /// Remove one.
         Teardown(TeardownRequested),
         /// Remove the expired ones.
@@ -54,7 +62,11 @@ pub async fn handle(
         data,
     } = event;
     match data {
-        ProvisionerEvent::Requested(data) => {
+        ProvisionerEvent::Requested(Request::Invalid { name, reason }) => {
+            requests::refuse(&ctx, &id, &name, &reason).await?;
+            Err(ProvisionError::Rejected(reason))
+        }
+        ProvisionerEvent::Requested(Request::Valid(data)) => {
             let event = Event {
                 id,
                 source,
@@ -68,9 +80,9 @@ pub async fn handle(
             provision::provision(event, ctx, &config).await
         }
         ProvisionerEvent::Teardown(request) => {
-            teardown::teardown(&request.name, DeleteReason::Requested, &id, &ctx).await
+            teardown::teardown(&request.name, DeleteReason::Requested, &id, &ctx, &config).await
         }
-        ProvisionerEvent::Sweep(_) => teardown::sweep(&id, &ctx).await,
+        ProvisionerEvent::Sweep(_) => teardown::sweep(&id, &ctx, &config).await,
     }
 }
 

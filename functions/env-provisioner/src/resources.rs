@@ -1,26 +1,26 @@
 //! The environment's resources, one step each: whether something already exists under the
-//! step's names, and how to remove it. Creation is in [`crate::provision`].
+//! step's names, and how to remove it. Creation is in [`crate::create`].
 
 use events::names::{EnvName, LoginSlot};
 use events::Tier;
 use shared::Ctx;
 
 use crate::error::{ProvisionError, StepError};
+use crate::objects;
+use crate::state::Record;
+use crate::Config;
 
-/// The provisioning steps, in order; teardown walks them backwards.
-pub const STEPS: [&str; 6] = [
+/// The provisioning steps, in order; teardown walks them backwards. `bucket` is `skipped`
+/// in prefix mode (`ENV_STORAGE`).
+pub const STEPS: [&str; 7] = [
     "owner_role",
     "login_roles",
     "database",
     "credentials",
+    "bucket",
     "objects",
     "service",
 ];
-
-/// The marker object that records the environment's labels under its prefix.
-pub fn marker_key(name: &EnvName) -> String {
-    format!("{}.groundskeeper.json", name.object_prefix())
-}
 
 fn missing(e: shared::MissingBackend) -> StepError {
     StepError {
@@ -29,9 +29,19 @@ fn missing(e: shared::MissingBackend) -> StepError {
     }
 }
 
-/// Whether something already exists where `step` would create it.
-pub async fn exists(ctx: &Ctx, name: &EnvName, tier: Tier, step: &str) -> Result<bool, StepError> {
-    Ok(match step {
+/// What already exists where `step` would create it, as the reason provisioning stops
+/// (`None`: nothing). Only asked before an environment's first attempt at the step.
+pub async fn conflict(
+    ctx: &Ctx,
+    config: &Config,
+    name: &EnvName,
+    tier: Tier,
+    step: &str,
+) -> Result<Option<String>, StepError> {
+    if step == "bucket" {
+        return objects::bucket_conflict(ctx, config, name).await;
+    }
+    let found = match step {
         "owner_role" => {
             ctx.databases()
                 .map_err(missing)?
@@ -56,19 +66,26 @@ pub async fn exists(ctx: &Ctx, name: &EnvName, tier: Tier, step: &str) -> Result
                 .await?
                 .is_some()
         }
-        "objects" => !ctx
-            .object_store()
-            .map_err(missing)?
-            .list(&name.object_prefix())
-            .await?
-            .is_empty(),
+        "objects" => {
+            let place = objects::place_for_create(ctx, config, name).await?;
+            !place.store.list(&place.prefix).await?.is_empty()
+        }
         // Cloud Run refuses to deploy over a service it does not manage (see PreviewServices).
         _ => false,
-    })
+    };
+    Ok(found.then(|| {
+        format!("{step}: something already exists under this environment's names and groundskeeper did not create it; it is left alone")
+    }))
 }
 
 /// Removes what `step` created. Idempotent: removing what is gone succeeds.
-pub async fn remove(ctx: &Ctx, name: &EnvName, tier: Tier, step: &str) -> Result<(), StepError> {
+pub async fn remove(
+    ctx: &Ctx,
+    config: &Config,
+    record: &Record,
+    step: &str,
+) -> Result<(), StepError> {
+    let (name, tier) = (&record.name, record.tier);
     match step {
         "service" => {
             ctx.previews()
@@ -77,11 +94,11 @@ pub async fn remove(ctx: &Ctx, name: &EnvName, tier: Tier, step: &str) -> Result
                 .await?;
         }
         "objects" => {
-            let store = ctx.object_store().map_err(missing)?;
-            for object in store.list(&name.object_prefix()).await? {
-                store.delete(&object.key).await?;
+            if let Some(place) = objects::place_of(ctx, config, record).await? {
+                place.empty().await?;
             }
         }
+        "bucket" => objects::remove_bucket(ctx, config, record).await?,
         "credentials" => {
             ctx.secrets()
                 .map_err(missing)?
@@ -110,15 +127,15 @@ pub async fn remove(ctx: &Ctx, name: &EnvName, tier: Tier, step: &str) -> Result
     Ok(())
 }
 
-/// Removes every step recorded in `resources`, last first. Stops at the first error.
-pub async fn remove_all(
-    ctx: &Ctx,
-    name: &EnvName,
-    tier: Tier,
-    resources: &std::collections::BTreeMap<String, String>,
-) -> Result<(), ProvisionError> {
-    for step in STEPS.iter().rev().filter(|s| resources.contains_key(**s)) {
-        remove(ctx, name, tier, step)
+/// Removes every step recorded in the environment's resources, last first. Stops at the
+/// first error.
+pub async fn remove_all(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), ProvisionError> {
+    for step in STEPS
+        .iter()
+        .rev()
+        .filter(|step| record.resources.contains_key(**step))
+    {
+        remove(ctx, config, record, step)
             .await
             .map_err(|e| ProvisionError::Transient {
                 step,

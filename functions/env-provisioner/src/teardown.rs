@@ -10,6 +10,7 @@ use crate::error::ProvisionError;
 use crate::fault;
 use crate::resources::remove_all;
 use crate::state;
+use crate::Config;
 
 /// Tears down one environment. Unknown or already deleted is done, not an error.
 pub async fn teardown(
@@ -17,12 +18,13 @@ pub async fn teardown(
     reason: DeleteReason,
     event_id: &str,
     ctx: &Ctx,
+    config: &Config,
 ) -> Result<Outcome, ProvisionError> {
     let pool = ctx.control_db()?;
     let Some(lock) = state::lock_environment(pool, name).await? else {
         return Err(ProvisionError::Busy(name.to_string()));
     };
-    let outcome = teardown_locked(name, reason, event_id, ctx).await;
+    let outcome = teardown_locked(name, reason, event_id, ctx, config).await;
     lock.release().await?;
     outcome
 }
@@ -32,6 +34,7 @@ async fn teardown_locked(
     reason: DeleteReason,
     event_id: &str,
     ctx: &Ctx,
+    config: &Config,
 ) -> Result<Outcome, ProvisionError> {
     let pool = ctx.control_db()?;
     let record = match state::load(pool, name, false).await? {
@@ -54,7 +57,7 @@ async fn teardown_locked(
     }
     state::set_status(pool, name, "deleting", None).await?;
     fault::check(name, "teardown:before")?;
-    remove_all(ctx, name, record.tier, &record.resources).await?;
+    remove_all(ctx, config, &record).await?;
     fault::check(name, "teardown:after")?;
     let deleted = EnvironmentDeleted {
         name: name.clone(),
@@ -73,10 +76,10 @@ async fn teardown_locked(
 
 /// Tears down every environment past its TTL. One that is busy or failing does not stop the
 /// others; the sweep then asks for a retry so it is not forgotten.
-pub async fn sweep(event_id: &str, ctx: &Ctx) -> Result<Outcome, ProvisionError> {
+pub async fn sweep(event_id: &str, ctx: &Ctx, config: &Config) -> Result<Outcome, ProvisionError> {
     let mut retry = None;
     for name in state::expired(ctx.control_db()?).await? {
-        match teardown(&name, DeleteReason::TtlExpired, event_id, ctx).await {
+        match teardown(&name, DeleteReason::TtlExpired, event_id, ctx, config).await {
             Ok(_) => {}
             Err(ProvisionError::Rejected(reason)) => {
                 tracing::warn!(environment = %name, %reason, "not swept")

@@ -142,20 +142,66 @@ async fn bad_requests_are_rejected_with_reasons_and_create_nothing() {
     assert!(reject(stack.deliver("q5", REQUESTED, changed).await)
         .contains("exists with a different spec"));
 
-    for name in ["long", "restore", "third"] {
+    // A payload its type refuses (tier prod) but that names a valid environment reaches the
+    // handler, which refuses it with the type's reason.
+    let prod = serde_json::json!({ "name": "fine", "owner": "a", "tier": "prod" });
+    assert!(reject(stack.deliver("p1", REQUESTED, prod).await)
+        .contains("tier: `prod` cannot be requested"));
+
+    for name in ["long", "restore", "third", "fine"] {
         let footprint = stack.footprint(name).await;
         assert!(
             footprint.values().all(String::is_empty),
             "{name}: {footprint:?}"
         );
     }
-    // Invalid names and tier prod never reach the handler: the payload itself is refused.
+    // Every decision is recorded under its request id, refusals with the reason, so
+    // `groundskeeper env wait` can report them; listeners get environment.failed at `request`.
+    let decisions: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT request_id, name, decision, reason FROM control.environment_requests ORDER BY decided_at",
+    )
+    .fetch_all(&stack.control)
+    .await
+    .unwrap();
+    let summary: Vec<(&str, &str, &str)> = decisions
+        .iter()
+        .map(|(id, name, decision, _)| (id.as_str(), name.as_str(), decision.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("b1", "long", "refused"),
+            ("b2", "restore", "refused"),
+            ("q1", "first", "accepted"),
+            ("q2", "second", "refused"),
+            ("q3", "second", "accepted"),
+            ("q4", "third", "refused"),
+            ("q5", "first", "refused"),
+            ("p1", "fine", "refused"),
+        ]
+    );
+    assert!(decisions[6]
+        .3
+        .as_deref()
+        .unwrap()
+        .contains("exists with a different spec"));
+    let refused: Vec<_> = stack
+        .emitted()
+        .into_iter()
+        .filter(|(ty, data)| ty.ends_with("environment.failed.v1") && data["step"] == "request")
+        .map(|(_, data)| data["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        refused,
+        ["long", "restore", "second", "third", "first", "fine"]
+    );
+
+    // Invalid names never reach the handler: the payload itself is refused.
     for bad in [
         serde_json::json!({ "name": "Pr_1", "owner": "a", "tier": "dev" }),
         serde_json::json!({ "name": "a;drop database x", "owner": "a", "tier": "dev" }),
         serde_json::json!({ "name": "a".repeat(70), "owner": "a", "tier": "dev" }),
-        serde_json::json!({ "name": "", "owner": "a", "tier": "dev" }),
-        serde_json::json!({ "name": "fine", "owner": "a", "tier": "prod" }),
+        serde_json::json!({ "name": "", "owner": "a", "tier": "prod" }),
     ] {
         let raw = events::delivery::bare(REQUESTED, serde_json::to_vec(&bad).unwrap());
         let err = raw

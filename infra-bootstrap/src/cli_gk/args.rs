@@ -59,8 +59,9 @@ pub enum EnvCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Block until the environment is ready (exit 0) or failed (exit 1), or deleted with
-    /// `--for deleted`; exit 124 on timeout. Progress goes to stderr.
+    /// Block until the environment is ready (exit 0), or failed or its request refused (exit
+    /// 1, the reason on stderr), or deleted with `--for deleted`; exit 124 on timeout.
+    /// Progress goes to stderr.
     Wait {
         name: EnvName,
         /// Give up after this long (`90s`, `5m`).
@@ -69,6 +70,11 @@ pub enum EnvCommand {
         /// What to wait for.
         #[arg(long = "for", value_enum, default_value_t = Until::Ready)]
         r#for: Until,
+        /// Follow exactly this request (its id, as `env request` prints it): ready, failed
+        /// or refused. Without it, a refusal of the name counts when it is newer than the
+        /// environment's row.
+        #[arg(long, conflicts_with = "for")]
+        request: Option<String>,
     },
     /// Print the connection URL from the credentials secret's `current` version. The only
     /// command that shows a secret.
@@ -103,6 +109,13 @@ pub struct RequestArgs {
     /// An environment variable `KEY=value` for the preview service (repeatable).
     #[arg(long, value_parser = pair)]
     pub env: Vec<(String, String)>,
+    /// Then wait for this very request as `env wait --request` does: exit 0 ready, 1 failed
+    /// or refused (the reason on stderr), 124 timed out.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` waits (`90s`, `5m`).
+    #[arg(long, default_value = "60s", requires = "wait")]
+    pub timeout: HumanDuration,
 }
 
 /// `groundskeeper secret …`.

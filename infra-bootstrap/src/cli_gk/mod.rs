@@ -9,6 +9,7 @@ mod args;
 pub mod env;
 pub mod local;
 pub mod publish;
+mod request;
 pub mod stack;
 pub mod target;
 pub mod wait;
@@ -16,7 +17,7 @@ pub mod wait;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use events::environment::{EnvironmentRequested, PreviewService, TeardownRequested};
+use events::environment::TeardownRequested;
 use events::rotation::RotationRequested;
 use events::TypedEvent;
 use secrecy::ExposeSecret;
@@ -37,23 +38,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("the current directory")?;
     let target = target::Target::discover(&env, &cwd).await?;
     match command {
-        Command::Env(EnvCommand::Request(a)) => {
-            anyhow::ensure!(a.image.is_some() || a.env.is_empty(), "--env needs --image");
-            let service = a.image.map(|image| PreviewService {
-                image,
-                env: a.env.into_iter().collect(),
-            });
-            let request = EnvironmentRequested {
-                name: a.name,
-                owner: a.owner,
-                tier: a.tier,
-                ttl: a.ttl,
-                labels: a.label.into_iter().collect(),
-                service,
-                from_backup: None,
-            };
-            let id = publish::send_typed(&target.publisher()?, &request).await?;
-            sent(cli.output, &id, EnvironmentRequested::TYPE)?;
+        Command::Env(EnvCommand::Request(args)) => {
+            return request::request(&target, args, cli.output).await;
         }
         Command::Env(EnvCommand::Teardown { name, reason }) => {
             let request = TeardownRequested { name, reason };
@@ -67,9 +53,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
             timeout,
             r#for,
+            request,
         }) => {
             let pool = target.control_db().await?;
-            return wait::wait(&pool, &name, r#for, timeout.to_std()).await;
+            let request = request.as_deref();
+            return wait::wait(&pool, &name, r#for, timeout.to_std(), request).await;
         }
         Command::Env(EnvCommand::Credentials { name, tier }) => {
             let tier = match tier {

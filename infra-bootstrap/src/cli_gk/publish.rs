@@ -101,10 +101,25 @@ pub async fn send(
     ty: &'static str,
     data: Vec<u8>,
 ) -> anyhow::Result<String> {
+    send_as(publisher, topic, ty, data, new_event_id()).await
+}
+
+/// A fresh event id (`ce-id`): the request id the provisioner records its decision under.
+pub fn new_event_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn send_as(
+    publisher: &dyn Publisher,
+    topic: &str,
+    ty: &'static str,
+    data: Vec<u8>,
+    id: String,
+) -> anyhow::Result<String> {
     let event = OutgoingEvent {
         ty,
         source: SOURCE.to_owned(),
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         time: chrono::Utc::now(),
         data,
     };
@@ -116,11 +131,20 @@ pub async fn send_typed<T: TypedEvent>(
     publisher: &dyn Publisher,
     payload: &T,
 ) -> anyhow::Result<String> {
+    send_typed_as(publisher, payload, new_event_id()).await
+}
+
+/// [`send_typed`] with the event id `id` (see [`new_event_id`]).
+pub async fn send_typed_as<T: TypedEvent>(
+    publisher: &dyn Publisher,
+    payload: &T,
+    id: String,
+) -> anyhow::Result<String> {
     payload
         .validate()
         .map_err(|reason| anyhow::anyhow!("not published: {reason}"))?;
     let (ty, topic, _) = route(T::TYPE)?;
-    send(publisher, topic, ty, serde_json::to_vec(payload)?).await
+    send_as(publisher, topic, ty, serde_json::to_vec(payload)?, id).await
 }
 
 #[cfg(test)]

@@ -1,13 +1,21 @@
-//! `env wait`: block until an environment is ready (or failed), or deleted.
+//! `env wait`: block until an environment is ready (or failed, or its request refused), or
+//! deleted.
 //!
 //! It polls the control state rather than listening on the events topic: the row is the
 //! truth whenever the command starts — `environment.ready` may well be published before a
 //! CI step gets to `env wait`, and a subscription made afterwards would never see it — and
 //! reading needs no rights to create (and remember to delete) a subscription.
+//!
+//! A request the provisioner refuses outright (tier prod, TTL above the maximum, quota, a
+//! different spec under a live name) writes no environment row, only a decision in
+//! `control.environment_requests`. With the request's id the wait follows exactly that
+//! request; without one, a refusal of the name counts when it is newer than the
+//! environment's row (or there is no row).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use events::names::EnvName;
 use sqlx::PgPool;
@@ -17,8 +25,8 @@ use super::env::NO_STATE;
 /// What to wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Until {
-    /// `ready` (exit 0) or `failed` (exit 1). A `deleted` row is the name's previous life:
-    /// the new request has not been picked up yet.
+    /// `ready` (exit 0), or `failed` / refused (exit 1). A `deleted` row is the name's
+    /// previous life: the new request has not been picked up yet.
     Ready,
     /// `deleted`, or no environment of that name at all (exit 0).
     Deleted,
@@ -30,50 +38,58 @@ pub const TIMED_OUT: u8 = 124;
 const POLL: Duration = Duration::from_millis(100);
 const REMIND: Duration = Duration::from_secs(5);
 
+/// Where the wait stands.
+enum Seen {
+    /// Not there yet; the word for the progress line.
+    Pending(String),
+    /// Done: ready, or deleted (with `--for deleted`).
+    Reached(&'static str),
+    /// Provisioning failed at a step.
+    Failed { step: String, reason: String },
+    /// The request was refused before anything was created.
+    Refused(String),
+}
+
+/// The environment's row: status, failure, last change.
+type Row = (String, Option<serde_json::Value>, DateTime<Utc>);
+
 /// Polls until `until` holds, printing a progress line on stderr for every change (and a
-/// reminder every few seconds) and the final status on stdout.
+/// reminder every few seconds) and the final status on stdout. With `request`, waits for
+/// the provisioner's decision on that request id (the CloudEvents id) first.
 pub async fn wait(
     pool: &PgPool,
     name: &EnvName,
     until: Until,
     timeout: Duration,
+    request: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let (mut shown, mut last_line) = (String::new(), start);
     loop {
-        let row: Option<(String, Option<serde_json::Value>)> =
-            sqlx::query_as("SELECT status, failure FROM control.environments WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("{NO_STATE}: {e}"))?;
-        let status = row
-            .as_ref()
-            .map_or("not requested yet", |(s, _)| s.as_str());
-        match (until, status) {
-            (Until::Ready, "ready") | (Until::Deleted, "deleted" | "not requested yet") => {
-                println!("{}", if row.is_some() { status } else { "deleted" });
+        let status = match look(pool, name, until, request).await? {
+            Seen::Pending(status) => status,
+            Seen::Reached(status) => {
+                println!("{status}");
                 return Ok(ExitCode::SUCCESS);
             }
-            (Until::Ready, "failed") => {
-                let failure = row.and_then(|(_, f)| f).unwrap_or_default();
-                eprintln!(
-                    "groundskeeper: {name} failed at step {}: {}",
-                    failure["step"].as_str().unwrap_or("?"),
-                    failure["reason"].as_str().unwrap_or("no reason recorded")
-                );
+            Seen::Failed { step, reason } => {
+                eprintln!("groundskeeper: {name} failed at step {step}: {reason}");
                 println!("failed");
                 return Ok(ExitCode::FAILURE);
             }
-            _ => {}
-        }
+            Seen::Refused(reason) => {
+                eprintln!("groundskeeper: the request for {name} was refused: {reason}");
+                println!("refused");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
         let elapsed = start.elapsed();
         if status != shown || last_line.elapsed() >= REMIND {
             eprintln!(
                 "groundskeeper: {name}: {status} ({:.1}s)",
                 elapsed.as_secs_f32()
             );
-            (shown, last_line) = (status.to_owned(), Instant::now());
+            (shown, last_line) = (status.clone(), Instant::now());
         }
         if elapsed >= timeout {
             eprintln!(
@@ -84,4 +100,86 @@ pub async fn wait(
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// One look at the control state.
+async fn look(
+    pool: &PgPool,
+    name: &EnvName,
+    until: Until,
+    request: Option<&str>,
+) -> anyhow::Result<Seen> {
+    let state = |e: sqlx::Error| anyhow::anyhow!("{NO_STATE}: {e}");
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT status, failure, updated_at FROM control.environments WHERE name = $1",
+    )
+    .bind(name.as_str())
+    .fetch_optional(pool)
+    .await
+    .map_err(state)?;
+    if until == Until::Deleted {
+        return Ok(match row {
+            None => Seen::Reached("deleted"),
+            Some((status, ..)) if status == "deleted" => Seen::Reached("deleted"),
+            Some((status, ..)) => Seen::Pending(status),
+        });
+    }
+    let refused = match request {
+        Some(id) => match decision(pool, name, id).await.map_err(state)? {
+            None => return Ok(Seen::Pending(format!("request {id} not taken up yet"))),
+            Some((decision, reason)) => (decision == "refused").then_some(reason),
+        },
+        None => latest_refusal(pool, name)
+            .await
+            .map_err(state)?
+            .filter(|(_, at)| row.as_ref().is_none_or(|(.., updated)| at > updated))
+            .map(|(reason, _)| reason),
+    };
+    if let Some(reason) = refused {
+        return Ok(Seen::Refused(reason));
+    }
+    Ok(match row {
+        None => Seen::Pending("not requested yet".into()),
+        Some((status, ..)) if status == "ready" => Seen::Reached("ready"),
+        Some((status, failure, _)) if status == "failed" => {
+            let failure = failure.unwrap_or_default();
+            let text =
+                |key: &str, default: &str| failure[key].as_str().unwrap_or(default).to_owned();
+            Seen::Failed {
+                step: text("step", "?"),
+                reason: text("reason", "no reason recorded"),
+            }
+        }
+        Some((status, ..)) => Seen::Pending(status),
+    })
+}
+
+/// The provisioner's decision on request `id` for `name`: (`accepted` | `refused`, reason).
+async fn decision(
+    pool: &PgPool,
+    name: &EnvName,
+    id: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT decision, coalesce(reason, '') FROM control.environment_requests \
+         WHERE request_id = $1 AND name = $2",
+    )
+    .bind(id)
+    .bind(name.as_str())
+    .fetch_optional(pool)
+    .await
+}
+
+/// The newest refusal of a request for `name`, with its time.
+async fn latest_refusal(
+    pool: &PgPool,
+    name: &EnvName,
+) -> Result<Option<(String, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT reason, decided_at FROM control.environment_requests \
+         WHERE name = $1 AND decision = 'refused' ORDER BY decided_at DESC LIMIT 1",
+    )
+    .bind(name.as_str())
+    .fetch_optional(pool)
+    .await
 }

@@ -1,8 +1,11 @@
 //! A provisioner over real local components: a PostgreSQL cluster that checks passwords
 //! (SCRAM for every role but the superuser), the control database, the local secret store,
-//! a file object store, and a publisher that records what was emitted.
+//! a file object store (or Cloud Storage on fake-gcs-server), and a publisher that records
+//! what was emitted.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod gcs_labels;
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -10,7 +13,7 @@ use env_provisioner::{Config, ProvisionerEvent};
 use events::{Message, RawEvent};
 use shared::backends::{
     databases::PostgresAdmin,
-    object_store::FileStore,
+    object_store::{self, FileStore, ObjectStore},
     previews::{PreviewServices, SkippedPreviews},
     publisher::RecordingPublisher,
     secrets::LocalSecretStore,
@@ -56,6 +59,19 @@ impl Stack {
         settings: &[(&str, &str)],
         previews: Arc<dyn PreviewServices>,
     ) -> Self {
+        Self::build(settings, previews, None).await
+    }
+
+    /// With `OBJECT_STORE_URL` = `url` (`gs://…`) on the Cloud Storage emulator at `endpoint`.
+    pub async fn on_gcs(settings: &[(&str, &str)], url: &str, endpoint: &str) -> Self {
+        Self::build(settings, Arc::new(SkippedPreviews), Some((url, endpoint))).await
+    }
+
+    async fn build(
+        settings: &[(&str, &str)],
+        previews: Arc<dyn PreviewServices>,
+        gcs: Option<(&str, &str)>,
+    ) -> Self {
         let postgres = Postgres::start().await;
         require_passwords(&postgres).await;
         let control = PgPool::connect(&postgres.fresh_database().await)
@@ -66,13 +82,26 @@ impl Stack {
             .await
             .expect("migrate");
         let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).expect("admin");
+        // The file store's root is a directory of its own, so buckets (directories beside it)
+        // stay inside the temp dir.
         let objects = tempfile::tempdir().expect("temp dir");
-        let store = FileStore::new(objects.path()).await.expect("file store");
+        let root = objects.path().join("objects");
         let published = Arc::new(RecordingPublisher::new(Plan::default()));
-        let mut pairs: Vec<(&str, String)> = vec![(
-            "OBJECT_STORE_URL",
-            format!("file://{}", objects.path().display()),
-        )];
+        let (store, mut pairs): (Arc<dyn ObjectStore>, Vec<(&str, String)>) = match gcs {
+            Some((url, endpoint)) => (
+                object_store::from_url(url, Some(endpoint))
+                    .await
+                    .expect("gcs store"),
+                vec![
+                    ("OBJECT_STORE_URL", url.to_owned()),
+                    ("STORAGE_EMULATOR_HOST", endpoint.to_owned()),
+                ],
+            ),
+            None => (
+                Arc::new(FileStore::new(&root).await.expect("file store")),
+                vec![("OBJECT_STORE_URL", format!("file://{}", root.display()))],
+            ),
+        };
         pairs.extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Arc::new(Config::from_env(&Env::from_pairs(pairs)).expect("config"));
         let ctx = Ctx::new(Backends {
@@ -80,7 +109,7 @@ impl Stack {
             events_topic: "events".into(),
             publisher: published.clone(),
             control_db: Some(control.clone()),
-            object_store: Some(Arc::new(store)),
+            object_store: Some(store),
             secrets: Some(Arc::new(LocalSecretStore::new(control.clone()))),
             databases: Some(Arc::new(admin.clone())),
             previews: Some(previews),
@@ -165,7 +194,7 @@ impl Stack {
         .fetch_optional(&self.control)
         .await
         .unwrap();
-        let objects = walk(&self.objects.path().join("envs").join(name));
+        let objects = walk(&self.objects.path().join("objects/envs").join(name));
         BTreeMap::from([
             ("roles".into(), roles.join(" ")),
             ("databases".into(), dbs.join(" ")),

@@ -6,9 +6,16 @@
 //! escape a `file://` root. Large uploads stream through [`ObjectStore::put_stream`] from
 //! any [`tokio::io::AsyncRead`] (a `pg_dump` pipe, a file) without being held in memory.
 
+mod buckets;
 mod dry_run;
+mod dry_run_buckets;
 mod file;
+mod file_buckets;
+#[cfg(feature = "gcs")]
 mod gcs;
+#[cfg(feature = "gcs")]
+mod gcs_buckets;
+#[cfg(feature = "gcs")]
 mod gcs_json;
 mod keys;
 
@@ -17,9 +24,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use buckets::{
+    buckets_from_url, validate_bucket_name, BucketError, BucketSpec, BucketState, Buckets, Created,
+};
 pub use dry_run::DryRunStore;
+pub use dry_run_buckets::DryRunBuckets;
 pub use file::FileStore;
+pub use file_buckets::FileBuckets;
+#[cfg(feature = "gcs")]
 pub use gcs::GcsStore;
+#[cfg(feature = "gcs")]
+pub use gcs_buckets::GcsBuckets;
 pub use keys::validate_key;
 
 /// A byte source for streaming uploads.
@@ -111,10 +126,7 @@ pub async fn from_url(
         reason: reason.to_owned(),
     };
     if let Some(rest) = url.strip_prefix("gs://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        Ok(Arc::new(
-            GcsStore::new(bucket, prefix, gcs_endpoint).map_err(|e| bad(&e))?,
-        ))
+        gcs_store(rest, gcs_endpoint).map_err(|e| bad(&e))
     } else if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
             return Err(bad(
@@ -125,4 +137,16 @@ pub async fn from_url(
     } else {
         Err(bad("expected gs://bucket/prefix or file:///path"))
     }
+}
+
+/// The [`GcsStore`] for `bucket[/prefix]`.
+#[cfg(feature = "gcs")]
+fn gcs_store(rest: &str, endpoint: Option<&str>) -> Result<Arc<dyn ObjectStore>, String> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    Ok(Arc::new(GcsStore::new(bucket, prefix, endpoint)?))
+}
+
+#[cfg(not(feature = "gcs"))]
+fn gcs_store(_: &str, _: Option<&str>) -> Result<Arc<dyn ObjectStore>, String> {
+    Err("this service was built without Cloud Storage (the `shared/gcs` cargo feature)".into())
 }

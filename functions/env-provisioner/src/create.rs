@@ -1,0 +1,134 @@
+//! Each step's side effect: what `environment.requested` creates, one step at a time. Every
+//! step may run again after a crash and must then end as if it had run once.
+
+use events::environment::EnvironmentRequested;
+use events::names::LoginSlot;
+use events::Event;
+use secrecy::{ExposeSecret, SecretString};
+use shared::backends::previews::{Deployment, PreviewSpec};
+use shared::Ctx;
+
+use crate::error::StepError;
+use crate::objects;
+use crate::state::{self, Record};
+use crate::Config;
+
+/// Performs one step; returns the state to record (`created` or `skipped`).
+pub async fn create(
+    event: &Event<EnvironmentRequested>,
+    ctx: &Ctx,
+    config: &Config,
+    record: &Record,
+    step: &str,
+) -> Result<&'static str, StepError> {
+    let missing = |e: shared::MissingBackend| StepError {
+        retryable: true,
+        reason: e.to_string(),
+    };
+    let name = &record.name;
+    match step {
+        "owner_role" => {
+            ctx.databases()
+                .map_err(missing)?
+                .create_owner_role(&name.owner_role())
+                .await?;
+        }
+        "login_roles" => {
+            let db = ctx.databases().map_err(missing)?;
+            for slot in [LoginSlot::A, LoginSlot::B] {
+                db.create_login_role(&name.login_role(slot), &name.owner_role())
+                    .await?;
+            }
+        }
+        "database" => {
+            let limit = config.connection_limit(record.tier);
+            let db = ctx.databases().map_err(missing)?;
+            db.create_database(&name.database(), &name.owner_role(), limit)
+                .await?;
+        }
+        "credentials" => credentials(ctx, config, record).await?,
+        "bucket" => return objects::create_bucket(ctx, config, record).await,
+        "objects" => {
+            let marker = serde_json::json!({ "environment": name, "tier": record.tier, "owner": record.owner, "labels": record.labels });
+            let bytes = bytes::Bytes::from(marker.to_string());
+            let place = objects::place_for_create(ctx, config, name).await?;
+            place
+                .store
+                .put(&place.marker(), bytes, "application/json")
+                .await?;
+        }
+        "service" => {
+            let Some(service) = &event.data.service else {
+                return Ok("skipped");
+            };
+            let spec = PreviewSpec {
+                name: name.service_name(),
+                image: service.image.clone(),
+                env: service.env.clone(),
+                credentials_secret: name.secret_id(record.tier).to_string(),
+                labels: record.labels.clone(),
+                max_instances: config.preview_max_instances,
+                service_account: config.preview_service_account.clone(),
+            };
+            let pool = ctx.control_db().map_err(missing)?;
+            let (key, value) = match ctx.previews().map_err(missing)?.deploy(&spec).await? {
+                Deployment::Deployed { url } => ("service_url", url),
+                Deployment::Skipped { reason } => ("service_skipped", reason),
+            };
+            state::set_output(pool, name, key, &value)
+                .await
+                .map_err(|e| StepError {
+                    retryable: true,
+                    reason: e.to_string(),
+                })?;
+            if key == "service_skipped" {
+                return Ok("skipped");
+            }
+        }
+        _ => {}
+    }
+    Ok("created")
+}
+
+/// A fresh password for the `_a` login role, proven by a login, stored as the secret's first
+/// `current` version. Re-running it (after a crash) sets a new password and version.
+async fn credentials(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), StepError> {
+    let missing = |e: shared::MissingBackend| StepError {
+        retryable: true,
+        reason: e.to_string(),
+    };
+    let (db, secrets) = (
+        ctx.databases().map_err(missing)?,
+        ctx.secrets().map_err(missing)?,
+    );
+    let (name, user) = (&record.name, record.name.login_role(LoginSlot::A));
+    let password = shared::password::generate(config.password_length);
+    db.set_password(&user, &password).await?;
+    db.test_login(&name.database(), &user, &password).await?;
+    let endpoint = db.endpoint();
+    let payload = SecretString::from(
+        serde_json::json!({
+            "host": endpoint.host, "port": endpoint.port, "database": name.database(),
+            "user": user, "password": password.expose_secret(), "sslmode": endpoint.sslmode,
+        })
+        .to_string(),
+    );
+    let secret = name.secret_id(record.tier);
+    secrets
+        .create_secret(secret.as_str(), &record.labels)
+        .await?;
+    let version = secrets.add_version(secret.as_str(), &payload).await?;
+    let info = secrets
+        .get_secret(secret.as_str())
+        .await?
+        .ok_or_else(|| StepError {
+            retryable: true,
+            reason: format!("secret {secret} vanished"),
+        })?;
+    let mut aliases = info.aliases.clone();
+    aliases.insert("current".into(), version);
+    secrets
+        .update_aliases(secret.as_str(), &aliases, &info.etag)
+        .await?;
+    Ok(())
+}
