@@ -3,6 +3,8 @@
 
 #[path = "gk_support/empty_stores.rs"]
 mod empty_stores;
+#[path = "gk_support/fixed_token.rs"]
+mod fixed_token;
 
 use std::sync::{Arc, Mutex};
 
@@ -10,39 +12,12 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use empty_stores::empty_pubsub;
-use google_cloud_auth::credentials::{
-    CacheableResource, Credentials, CredentialsProvider, EntityTag,
-};
 use infra_bootstrap::budgets::{desired_budgets, BudgetsRest};
 use infra_bootstrap::converge::{self, Desired, Stores};
 use infra_bootstrap::manifest::Manifest;
 use infra_bootstrap::plan::Action;
 use infra_bootstrap::store::Store;
 use serde_json::{json, Value};
-
-#[derive(Debug)]
-struct FixedToken;
-
-impl CredentialsProvider for FixedToken {
-    async fn headers(
-        &self,
-        _: http::Extensions,
-    ) -> Result<CacheableResource<http::HeaderMap>, google_cloud_auth::errors::CredentialsError>
-    {
-        let mut h = http::HeaderMap::new();
-        h.insert(
-            "authorization",
-            http::HeaderValue::from_static("Bearer test-token"),
-        );
-        Ok(CacheableResource::New {
-            entity_tag: EntityTag::new(),
-            data: h,
-        })
-    }
-    async fn universe_domain(&self) -> Option<String> {
-        None
-    }
-}
 
 type Seen = Arc<Mutex<Vec<(String, String, Value)>>>;
 
@@ -103,7 +78,7 @@ async fn creates_each_tier_budget_with_exact_json() {
     let seen: Seen = Arc::default();
     let store = Arc::new(BudgetsRest {
         http: reqwest::Client::new(),
-        credentials: Credentials::from(FixedToken),
+        credentials: fixed_token::fixed_token(),
         endpoint: server(seen.clone()).await,
         billing_account: "01A2B3-C4D5E6-F7A8B9".into(),
     });

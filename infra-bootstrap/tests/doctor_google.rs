@@ -1,6 +1,8 @@
 //! doctor's google-mode checks: every grant `iam::grants` implies, read through the four
 //! policy clients' stubs, and the budgets' wiring read from a local Budgets REST server.
 
+#[path = "gk_support/fixed_token.rs"]
+mod fixed_token;
 #[path = "gk_support/policies.rs"]
 mod policies;
 
@@ -8,9 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::Path;
 use axum::Json;
-use google_cloud_auth::credentials::{
-    CacheableResource, Credentials, CredentialsProvider, EntityTag,
-};
 use infra_bootstrap::budgets::{desired_budgets, BudgetsRest};
 use infra_bootstrap::desired::dead_letter_topic;
 use infra_bootstrap::doctor::google::{budget_checks, grant_checks};
@@ -126,25 +125,6 @@ async fn runtime_role_held_only_under_a_condition_fails_naming_it() {
     assert!(c.detail.contains("task fails"), "{c:?}");
 }
 
-#[derive(Debug)]
-struct FixedToken;
-
-impl CredentialsProvider for FixedToken {
-    async fn headers(
-        &self,
-        _: http::Extensions,
-    ) -> Result<CacheableResource<http::HeaderMap>, google_cloud_auth::errors::CredentialsError>
-    {
-        Ok(CacheableResource::New {
-            entity_tag: EntityTag::new(),
-            data: http::HeaderMap::new(),
-        })
-    }
-    async fn universe_domain(&self) -> Option<String> {
-        None
-    }
-}
-
 /// A Budgets REST server listing `budgets` for one account; records the accounts asked for.
 async fn budgets_server(budgets: Vec<Value>, seen: Arc<Mutex<Vec<String>>>) -> String {
     let app = axum::Router::new().route(
@@ -182,7 +162,7 @@ fn live_budgets(m: &Manifest, edit: impl Fn(&str, &mut Value)) -> Vec<Value> {
 async fn store(budgets: Vec<Value>, seen: Arc<Mutex<Vec<String>>>) -> BudgetsRest {
     BudgetsRest {
         http: reqwest::Client::new(),
-        credentials: Credentials::from(FixedToken),
+        credentials: fixed_token::fixed_token(),
         endpoint: budgets_server(budgets, seen).await,
         billing_account: "01A2B3-C4D5E6-F7A8B9".into(),
     }

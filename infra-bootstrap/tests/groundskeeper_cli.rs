@@ -9,6 +9,28 @@ use std::time::Duration;
 use gk_support::{stderr, stdout, LocalStack};
 use sqlx::{Connection, PgConnection};
 
+/// Asserts that the command exited with `code` and said `text` on stderr.
+fn assert_exit(out: &std::process::Output, code: i32, text: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(out));
+    assert!(stderr(out).contains(text), "{}", stderr(out));
+}
+
+/// `groundskeeper publish --type environment.requested` of `json` (written to a file named
+/// `file` in the stack's state dir), with `--raw` when asked: published as it is.
+async fn publish_request(
+    stack: &LocalStack,
+    file: &str,
+    json: &str,
+    raw: bool,
+) -> std::process::Output {
+    let path = stack.state_dir.path().join(file);
+    std::fs::write(&path, json).unwrap();
+    let path = path.to_str().unwrap();
+    let args = ["publish", "--type", "environment.requested", "--file", path];
+    let raw: &[&str] = if raw { &["--raw"] } else { &[] };
+    stack.cli(&[&args[..], raw].concat()).await
+}
+
 #[tokio::test]
 async fn request_wait_use_and_tear_down_an_environment_from_the_cli() {
     let stack = LocalStack::start().await;
@@ -155,14 +177,9 @@ async fn request_wait_use_and_tear_down_an_environment_from_the_cli() {
 #[tokio::test]
 async fn a_bad_request_is_refused_by_the_cli_and_dead_lettered_with_its_reason_when_raw() {
     let stack = LocalStack::start().await;
-    let file = stack.state_dir.path().join("bad.json");
     let bad = r#"{"name": "Pr_1", "owner": "ci@example.com", "tier": "ephemeral"}"#;
-    std::fs::write(&file, bad).unwrap();
-    let file = file.to_str().unwrap();
 
-    let out = stack
-        .cli(&["publish", "--type", "environment.requested", "--file", file])
-        .await;
+    let out = publish_request(&stack, "bad.json", bad, false).await;
     assert!(!out.status.success(), "refused before publishing");
     assert!(
         stderr(&out).contains("not published") && stderr(&out).contains("Pr_1"),
@@ -170,16 +187,7 @@ async fn a_bad_request_is_refused_by_the_cli_and_dead_lettered_with_its_reason_w
         stderr(&out)
     );
 
-    let out = stack
-        .cli(&[
-            "publish",
-            "--type",
-            "environment.requested",
-            "--file",
-            file,
-            "--raw",
-        ])
-        .await;
+    let out = publish_request(&stack, "bad.json", bad, true).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let parked = stack
         .emulator
@@ -200,12 +208,7 @@ async fn a_bad_request_is_refused_by_the_cli_and_dead_lettered_with_its_reason_w
 
     // Nothing was created for it, so waiting for it runs into the timeout (exit 124).
     let out = stack.cli(&["env", "wait", "pr-1", "--timeout", "1s"]).await;
-    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("pr-1: not requested yet"),
-        "a progress line: {}",
-        stderr(&out)
-    );
+    assert_exit(&out, 124, "pr-1: not requested yet");
 }
 
 #[tokio::test]
@@ -227,11 +230,10 @@ async fn a_refused_request_ends_the_wait_at_once_with_the_reason() {
     let out = stack
         .cli(&[&args[..], &["--wait", "--timeout", "60s"]].concat())
         .await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("the request for long was refused: ttl: 1000h is longer than the maximum of 720h (MAX_TTL)"),
-        "{}",
-        stderr(&out)
+    assert_exit(
+        &out,
+        1,
+        "the request for long was refused: ttl: 1000h is longer than the maximum of 720h (MAX_TTL)",
     );
     assert!(stdout(&out).ends_with("\nrefused"), "{}", stdout(&out));
     assert!(
@@ -258,23 +260,8 @@ async fn a_refused_request_ends_the_wait_at_once_with_the_reason() {
         "{}",
         stderr(&out)
     );
-    let file = stack.state_dir.path().join("prod.json");
-    std::fs::write(
-        &file,
-        r#"{"name": "prod-db", "owner": "ci@example.com", "tier": "prod"}"#,
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
-    let out = stack
-        .cli(&[
-            "publish",
-            "--type",
-            "environment.requested",
-            "--file",
-            file,
-            "--raw",
-        ])
-        .await;
+    let prod = r#"{"name": "prod-db", "owner": "ci@example.com", "tier": "prod"}"#;
+    let out = publish_request(&stack, "prod.json", prod, true).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let out = stack
         .cli(&["env", "wait", "prod-db", "--timeout", "60s"])
@@ -317,12 +304,7 @@ async fn a_refused_request_ends_the_wait_at_once_with_the_reason() {
     let out = stack
         .cli(&["env", "wait", "shop", "--request", id, "--timeout", "60s"])
         .await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("exists with a different spec"),
-        "{}",
-        stderr(&out)
-    );
+    assert_exit(&out, 1, "exists with a different spec");
 }
 
 #[tokio::test]

@@ -106,6 +106,24 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Makes the cluster check passwords, as Cloud SQL does: only the superuser `postgres`
+    /// stays trusted, every other role must log in with its (SCRAM) password.
+    pub async fn require_passwords(&self) {
+        let hba = "local all all trust\n\
+                   host all postgres 127.0.0.1/32 trust\n\
+                   host all all 127.0.0.1/32 scram-sha-256\n";
+        std::fs::write(self.dir().join("data").join("pg_hba.conf"), hba)
+            .expect("write pg_hba.conf");
+        let pool = sqlx::PgPool::connect(&self.admin_url())
+            .await
+            .expect("connect as the superuser");
+        sqlx::query("SELECT pg_reload_conf()")
+            .execute(&pool)
+            .await
+            .expect("reload the configuration");
+        pool.close().await;
+    }
+
     /// Creates a new, uniquely named, empty database and returns its URL.
     pub async fn fresh_database(&self) -> String {
         let name = unique_name("test").replace('-', "_");

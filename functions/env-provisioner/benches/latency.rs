@@ -22,14 +22,7 @@ const WARM_UP: usize = 2;
 #[tokio::main]
 async fn main() {
     let (emulator, postgres) = tokio::join!(PubsubEmulator::start(), Postgres::start());
-    let hba = "local all all trust\nhost all postgres 127.0.0.1/32 trust\n\
-               host all all 127.0.0.1/32 scram-sha-256\n";
-    std::fs::write(postgres.dir().join("data/pg_hba.conf"), hba).unwrap();
-    let admin = sqlx::PgPool::connect(&postgres.admin_url()).await.unwrap();
-    sqlx::query("SELECT pg_reload_conf()")
-        .execute(&admin)
-        .await
-        .unwrap();
+    postgres.require_passwords().await;
     let objects = tempfile::tempdir().unwrap();
     let port = free_port();
     let _service = Command::new(env!("CARGO_BIN_EXE_env-provisioner"))

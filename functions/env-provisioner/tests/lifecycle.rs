@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use shared::backends::secrets::SecretStore;
 use shared::Outcome;
 use sqlx::{postgres::PgConnectOptions, ConnectOptions};
-use support::{request, Stack, REQUESTED, TEARDOWN};
+use support::Stack;
 
 /// Connection options from the credentials JSON in the secret's `current` version.
 async fn credentials(stack: &Stack, secret: &str) -> (PgConnectOptions, String) {
@@ -31,17 +31,11 @@ async fn credentials(stack: &Stack, secret: &str) -> (PgConnectOptions, String) 
 async fn a_requested_environment_is_usable_isolated_and_removed_without_trace() {
     let stack = Stack::start(&[]).await;
     assert_eq!(
-        stack
-            .deliver("r1", REQUESTED, request("shop"))
-            .await
-            .unwrap(),
+        stack.request_env("r1", "shop").await.unwrap(),
         Outcome::Done
     );
     assert_eq!(
-        stack
-            .deliver("r2", REQUESTED, request("other"))
-            .await
-            .unwrap(),
+        stack.request_env("r2", "other").await.unwrap(),
         Outcome::Done
     );
 
@@ -102,10 +96,7 @@ async fn a_requested_environment_is_usable_isolated_and_removed_without_trace() 
 
     // Teardown removes everything, and is done (not an error) the second time.
     assert_eq!(
-        stack
-            .deliver("t1", TEARDOWN, serde_json::json!({ "name": "shop" }))
-            .await
-            .unwrap(),
+        stack.teardown_env("t1", "shop").await.unwrap(),
         Outcome::Done
     );
     let footprint = stack.footprint("shop").await;
@@ -115,17 +106,11 @@ async fn a_requested_environment_is_usable_isolated_and_removed_without_trace() 
     assert_eq!(footprint["objects"], "");
     assert!(footprint["row"].starts_with("deleted:{}"), "{footprint:?}");
     assert!(matches!(
-        stack
-            .deliver("t2", TEARDOWN, serde_json::json!({ "name": "shop" }))
-            .await
-            .unwrap(),
+        stack.teardown_env("t2", "shop").await.unwrap(),
         Outcome::Ignored(_)
     ));
     assert!(matches!(
-        stack
-            .deliver("t3", TEARDOWN, serde_json::json!({ "name": "never-was" }))
-            .await
-            .unwrap(),
+        stack.teardown_env("t3", "never-was").await.unwrap(),
         Outcome::Ignored(_)
     ));
     let deleted: Vec<_> = stack

@@ -5,16 +5,15 @@ mod support;
 
 use std::sync::Arc;
 
-use env_provisioner::{fault, ProvisionError, STEPS};
-use events::names::EnvName;
+use env_provisioner::{ProvisionError, STEPS};
 use shared::{Classify, Disposition, Outcome};
-use support::{request, Stack, REQUESTED, SWEEP, TEARDOWN};
+use support::{Stack, REQUESTED, SWEEP};
 
 /// The end state of a clean run, with what differs between runs (passwords, times, the
 /// secret's version count) left out of the footprint already.
 async fn clean_footprint(stack: &Stack, name: &str) -> std::collections::BTreeMap<String, String> {
     stack
-        .deliver(&format!("{name}-clean"), REQUESTED, request(name))
+        .request_env(&format!("{name}-clean"), name)
         .await
         .unwrap();
     stack.footprint(name).await
@@ -31,24 +30,7 @@ async fn a_crash_at_any_step_boundary_is_completed_by_the_redelivery() {
     points.extend(["ready:before".to_owned(), "ready:after".to_owned()]);
     for (i, point) in points.iter().enumerate() {
         let name = format!("crash{i}");
-        fault::arm(&name.parse::<EnvName>().unwrap(), point);
-        let err = stack
-            .deliver(&format!("{name}-1"), REQUESTED, request(&name))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, ProvisionError::Injected(ref p) if p == point),
-            "{point}: {err}"
-        );
-        assert_eq!(err.disposition(), Disposition::Retry { quiet: true });
-        assert_eq!(
-            stack
-                .deliver(&format!("{name}-2"), REQUESTED, request(&name))
-                .await
-                .unwrap(),
-            Outcome::Done,
-            "{point}"
-        );
+        stack.crash_then_complete(&name, point).await;
         let got = stack.footprint(&name).await;
         for (key, want) in &expected {
             let want = want.replace("clean", &name);
@@ -75,10 +57,7 @@ async fn fifty_duplicate_deliveries_at_once_make_one_environment_and_one_ready()
         tokio::spawn(async move {
             // Each duplicate is redelivered until it is acked, as Pub/Sub would.
             loop {
-                match stack
-                    .deliver(&format!("dup-{i}"), REQUESTED, request("dup"))
-                    .await
-                {
+                match stack.request_env(&format!("dup-{i}"), "dup").await {
                     Ok(outcome) => return outcome,
                     Err(e) if matches!(e.disposition(), Disposition::Retry { .. }) => {
                         tokio::time::sleep(std::time::Duration::from_millis(20)).await
@@ -124,11 +103,8 @@ async fn bad_requests_are_rejected_with_reasons_and_create_nothing() {
     let backup = serde_json::json!({ "name": "restore", "owner": "a@x", "tier": "dev", "from_backup": "b-1" });
     assert!(reject(stack.deliver("b2", REQUESTED, backup).await).contains("from_backup"));
 
-    stack
-        .deliver("q1", REQUESTED, request("first"))
-        .await
-        .unwrap();
-    let same_owner = reject(stack.deliver("q2", REQUESTED, request("second")).await);
+    stack.request_env("q1", "first").await.unwrap();
+    let same_owner = reject(stack.request_env("q2", "second").await);
     assert!(
         same_owner.contains("has 1 live environments, the maximum per owner is 1"),
         "{same_owner}"
@@ -217,10 +193,7 @@ async fn bad_requests_are_rejected_with_reasons_and_create_nothing() {
 #[tokio::test]
 async fn the_sweep_removes_expired_environments_only() {
     let stack = Stack::start(&[]).await;
-    stack
-        .deliver("s1", REQUESTED, request("old"))
-        .await
-        .unwrap();
+    stack.request_env("s1", "old").await.unwrap();
     stack
         .deliver(
             "s2",
@@ -258,10 +231,7 @@ async fn the_sweep_removes_expired_environments_only() {
     .execute(&stack.control)
     .await
     .unwrap();
-    let err = stack
-        .deliver("t", TEARDOWN, serde_json::json!({ "name": "keep" }))
-        .await
-        .unwrap_err();
+    let err = stack.teardown_env("t", "keep").await.unwrap_err();
     assert!(
         err.to_string().contains("managed-by=groundskeeper"),
         "{err}"

@@ -14,7 +14,7 @@ use shared::backends::object_store::{
 };
 use shared::Outcome;
 use support::gcs_labels::LabelKeepingGcs;
-use support::{request, Stack, REQUESTED, TEARDOWN};
+use support::Stack;
 use testbed::FakeGcs;
 
 const PREFIX: &str = "gk-test";
@@ -106,10 +106,7 @@ async fn prefix_mode_on_cloud_storage_writes_the_marker_under_envs_and_teardown_
     let url = format!("gs://{SHARED}/groundskeeper");
     let stack = Stack::on_gcs(&[], &url, &gcs.endpoint()).await;
     assert_eq!(
-        stack
-            .deliver("r1", REQUESTED, request("shop"))
-            .await
-            .unwrap(),
+        stack.request_env("r1", "shop").await.unwrap(),
         Outcome::Done
     );
 
@@ -131,10 +128,7 @@ async fn prefix_mode_on_cloud_storage_writes_the_marker_under_envs_and_teardown_
     assert!(stack.footprint("shop").await["row"].contains(r#""bucket": "skipped""#));
 
     assert_eq!(
-        stack
-            .deliver("t1", TEARDOWN, serde_json::json!({ "name": "shop" }))
-            .await
-            .unwrap(),
+        stack.teardown_env("t1", "shop").await.unwrap(),
         Outcome::Done
     );
     assert!(gcs.list_objects(SHARED).await.is_empty());
@@ -146,10 +140,7 @@ async fn bucket_mode_gives_each_environment_a_labelled_bucket_that_teardown_dele
     let proxy = LabelKeepingGcs::start(&gcs.endpoint()).await;
     let stack = bucket_stack(&gcs, &proxy).await;
     assert_eq!(
-        stack
-            .deliver("r1", REQUESTED, request("shop"))
-            .await
-            .unwrap(),
+        stack.request_env("r1", "shop").await.unwrap(),
         Outcome::Done
     );
 
@@ -213,10 +204,7 @@ async fn bucket_mode_gives_each_environment_a_labelled_bucket_that_teardown_dele
         .await
         .unwrap();
     assert_eq!(
-        stack
-            .deliver("t1", TEARDOWN, serde_json::json!({ "name": "shop" }))
-            .await
-            .unwrap(),
+        stack.teardown_env("t1", "shop").await.unwrap(),
         Outcome::Done
     );
     assert!(
@@ -231,10 +219,7 @@ async fn a_crash_around_the_bucket_step_is_completed_by_the_redelivery() {
     let gcs = FakeGcs::start().await;
     let proxy = LabelKeepingGcs::start(&gcs.endpoint()).await;
     let stack = bucket_stack(&gcs, &proxy).await;
-    stack
-        .deliver("clean-1", REQUESTED, request("clean"))
-        .await
-        .unwrap();
+    stack.request_env("clean-1", "clean").await.unwrap();
     let expected = footprint(&stack, &gcs, &proxy, "clean").await;
     assert!(expected["bucket"].starts_with("true:Some"), "{expected:?}");
 
@@ -248,23 +233,7 @@ async fn a_crash_around_the_bucket_step_is_completed_by_the_redelivery() {
     .enumerate()
     {
         let name = format!("crash{i}");
-        fault::arm(&name.parse::<EnvName>().unwrap(), point);
-        let err = stack
-            .deliver(&format!("{name}-1"), REQUESTED, request(&name))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, ProvisionError::Injected(ref p) if p == point),
-            "{point}: {err}"
-        );
-        assert_eq!(
-            stack
-                .deliver(&format!("{name}-2"), REQUESTED, request(&name))
-                .await
-                .unwrap(),
-            Outcome::Done,
-            "{point}"
-        );
+        stack.crash_then_complete(&name, point).await;
         let got = footprint(&stack, &gcs, &proxy, &name).await;
         for (key, want) in &expected {
             assert_eq!(
@@ -289,10 +258,7 @@ async fn a_foreign_bucket_under_the_name_fails_provisioning_and_is_left_alone() 
         .put("theirs.txt", "x".into(), "text/plain")
         .await
         .unwrap();
-    let err = stack
-        .deliver("r1", REQUESTED, request("taken"))
-        .await
-        .unwrap_err();
+    let err = stack.request_env("r1", "taken").await.unwrap_err();
     let ProvisionError::Failed { step, reason } = &err else {
         panic!("{err}")
     };
@@ -322,20 +288,14 @@ async fn a_foreign_bucket_under_the_name_fails_provisioning_and_is_left_alone() 
     // the step, yet the bucket is not its own, so its cleanup must leave it too.
     let raced: EnvName = "raced".parse().unwrap();
     fault::arm(&raced, "bucket:before");
-    stack
-        .deliver("r2", REQUESTED, request("raced"))
-        .await
-        .unwrap_err();
+    stack.request_env("r2", "raced").await.unwrap_err();
     gcs.create_bucket("gk-test-raced").await;
     store(&gcs, "gk-test-raced")
         .await
         .put("theirs.txt", "x".into(), "text/plain")
         .await
         .unwrap();
-    let err = stack
-        .deliver("r3", REQUESTED, request("raced"))
-        .await
-        .unwrap_err();
+    let err = stack.request_env("r3", "raced").await.unwrap_err();
     assert!(
         err.to_string()
             .contains("without the labels managed-by=groundskeeper"),
@@ -353,10 +313,7 @@ async fn a_foreign_bucket_under_the_name_fails_provisioning_and_is_left_alone() 
 async fn bucket_mode_on_a_local_directory_makes_a_directory_beside_the_root() {
     let stack = Stack::start(&[("ENV_STORAGE", "bucket"), ("ENV_BUCKET_PREFIX", PREFIX)]).await;
     assert_eq!(
-        stack
-            .deliver("r1", REQUESTED, request("shop"))
-            .await
-            .unwrap(),
+        stack.request_env("r1", "shop").await.unwrap(),
         Outcome::Done
     );
     let dir = stack.objects.path();
@@ -372,10 +329,7 @@ async fn bucket_mode_on_a_local_directory_makes_a_directory_beside_the_root() {
         format!("file://{}/", bucket.display())
     );
 
-    stack
-        .deliver("t1", TEARDOWN, serde_json::json!({ "name": "shop" }))
-        .await
-        .unwrap();
+    stack.teardown_env("t1", "shop").await.unwrap();
     assert!(!bucket.exists() && !dir.join(".gk-test-shop.bucket.json").exists());
 }
 

@@ -6,7 +6,6 @@ mod support;
 
 use futures::future::join_all;
 use secret_rotator::RotateError;
-use shared::backends::secrets::SecretStore;
 use support::*;
 
 #[tokio::test]
@@ -27,12 +26,7 @@ async fn two_rotations_at_once_one_proceeds_the_other_is_retried() {
         .filter(|r| matches!(r, Err(RotateError::Busy(_))))
         .count();
     assert_eq!((done, busy), (1, 1), "{results:?}");
-    let info = stack
-        .store
-        .get_secret(secret.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let info = stack.info(&secret).await;
     assert_eq!(info.versions.len(), 2, "exactly one new version");
     login(&stack.current(&secret).await).await.unwrap();
 }
@@ -44,12 +38,7 @@ async fn twenty_duplicate_deliveries_rotate_once() {
 
     join_all((0..20).map(|_| stack.rotate(&secret, "the-same-event"))).await;
 
-    let info = stack
-        .store
-        .get_secret(secret.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let info = stack.info(&secret).await;
     assert_eq!(info.versions.len(), 2, "one rotation: {:?}", info.versions);
     assert_eq!(info.alias("current"), Some(2));
     assert_eq!(stack.emitted_of(ROTATED).len(), 1);

@@ -7,7 +7,7 @@ mod support;
 use events::names::{EnvName, LoginSlot};
 use secret_rotator::{fault, RotateError};
 use shared::backends::databases::DatabaseAdmin;
-use shared::backends::secrets::{SecretStore, VersionState};
+use shared::backends::secrets::VersionState;
 use support::*;
 
 #[tokio::test]
@@ -18,10 +18,7 @@ async fn a_crash_at_any_step_boundary_is_resumed_by_the_redelivery() {
         let before = stack.current(&secret).await;
         fault::arm(secret.as_str(), point);
 
-        let err = stack
-            .deliver("c1", REQUESTED, serde_json::json!({ "secret": secret }))
-            .await
-            .unwrap_err();
+        let err = stack.request("c1", &secret).await.unwrap_err();
         assert!(
             matches!(&err, RotateError::Injected(p) if p == point),
             "{point}: {err}"
@@ -50,12 +47,7 @@ async fn a_crash_at_any_step_boundary_is_resumed_by_the_redelivery() {
             Some(&1),
             "{point}"
         );
-        let info = stack
-            .store
-            .get_secret(secret.as_str())
-            .await
-            .unwrap()
-            .unwrap();
+        let info = stack.info(&secret).await;
         let enabled: Vec<u64> = info
             .versions
             .iter()
@@ -94,10 +86,7 @@ async fn a_pending_version_that_stopped_working_is_never_promoted() {
     let name = env_name("untested");
     let secret = stack.provision(&name).await;
     fault::arm(secret.as_str(), "test:before");
-    stack
-        .deliver("u1", REQUESTED, serde_json::json!({ "secret": secret }))
-        .await
-        .unwrap_err();
+    stack.request("u1", &secret).await.unwrap_err();
     // While the rotation is down, something changes the target role's password again.
     let env: EnvName = name.parse().unwrap();
     stack
@@ -109,21 +98,13 @@ async fn a_pending_version_that_stopped_working_is_never_promoted() {
         .await
         .unwrap();
 
-    let err = stack
-        .deliver("u1", REQUESTED, serde_json::json!({ "secret": secret }))
-        .await
-        .unwrap_err();
+    let err = stack.request("u1", &secret).await.unwrap_err();
 
     assert!(
         matches!(err, RotateError::Failed { step: "test", .. }),
         "{err}"
     );
-    let info = stack
-        .store
-        .get_secret(secret.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let info = stack.info(&secret).await;
     assert_eq!(info.alias("current"), Some(1));
     assert_eq!(info.alias("pending"), None);
     assert_eq!(info.version_state(2), Some(VersionState::Disabled));

@@ -55,26 +55,15 @@ async fn rotation_logs_contain_no_password() {
     }
     // A failure, whose reason is logged: the target role's password changed under a test.
     fault::arm(secret.as_str(), "test:before");
-    stack
-        .deliver("l9", REQUESTED, serde_json::json!({ "secret": secret }))
-        .await
-        .unwrap_err();
+    stack.request("l9", &secret).await.unwrap_err();
     let env: EnvName = name.parse().unwrap();
     stack
         .admin
         .set_password(&env.login_role(LoginSlot::A), &"x".repeat(40).into())
         .await
         .unwrap();
-    stack
-        .deliver("l9", REQUESTED, serde_json::json!({ "secret": secret }))
-        .await
-        .unwrap_err();
-    let info = stack
-        .store
-        .get_secret(secret.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    stack.request("l9", &secret).await.unwrap_err();
+    let info = stack.info(&secret).await;
     for v in &info.versions {
         if let Ok(payload) = stack
             .store

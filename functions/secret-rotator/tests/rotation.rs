@@ -164,10 +164,7 @@ async fn a_current_credential_that_does_not_authenticate_is_not_rotated_over() {
         .await
         .unwrap();
 
-    let err = stack
-        .deliver("b1", REQUESTED, serde_json::json!({ "secret": secret }))
-        .await
-        .unwrap_err();
+    let err = stack.request("b1", &secret).await.unwrap_err();
 
     assert!(
         matches!(
@@ -186,12 +183,7 @@ async fn a_current_credential_that_does_not_authenticate_is_not_rotated_over() {
             .contains("does not authenticate"),
         "{failed:?}"
     );
-    let info = stack
-        .store
-        .get_secret(secret.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let info = stack.info(&secret).await;
     assert_eq!(info.versions.len(), 1, "nothing was created");
 }
 

@@ -65,12 +65,7 @@ async fn fifty_rotations_under_a_connecting_client_cause_no_authentication_failu
         );
         total += logins;
     }
-    let info = stack
-        .store
-        .get_secret(secret.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let info = stack.info(&secret).await;
     assert_eq!(info.alias("current"), Some(51), "50 rotations happened");
     assert!(
         total > 200,

@@ -28,23 +28,11 @@ fn provisioner_binary() -> PathBuf {
     build::build_services().join("env-provisioner")
 }
 
-/// Lets only the superuser in without a password, as Cloud SQL does for environment roles.
-async fn require_passwords(postgres: &Postgres) {
-    let hba = "local all all trust\nhost all postgres 127.0.0.1/32 trust\n\
-               host all all 127.0.0.1/32 scram-sha-256\n";
-    std::fs::write(postgres.dir().join("data/pg_hba.conf"), hba).unwrap();
-    let pool = sqlx::PgPool::connect(&postgres.admin_url()).await.unwrap();
-    sqlx::query("SELECT pg_reload_conf()")
-        .execute(&pool)
-        .await
-        .unwrap();
-}
-
 impl LocalStack {
     pub async fn start() -> Self {
         let binary = tokio::task::spawn_blocking(provisioner_binary);
         let (emulator, postgres) = tokio::join!(PubsubEmulator::start(), Postgres::start());
-        require_passwords(&postgres).await;
+        postgres.require_passwords().await;
         let control_url = postgres.fresh_database().await;
         let objects = tempfile::tempdir().unwrap();
         let port = free_port();

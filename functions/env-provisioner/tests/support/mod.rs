@@ -9,8 +9,9 @@ pub mod gcs_labels;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use env_provisioner::{Config, ProvisionerEvent};
-use events::{Message, RawEvent};
+use env_provisioner::{fault, Config, ProvisionError, ProvisionerEvent};
+use events::names::EnvName;
+use events::RawEvent;
 use shared::backends::{
     databases::PostgresAdmin,
     object_store::{self, FileStore, ObjectStore},
@@ -19,7 +20,7 @@ use shared::backends::{
     secrets::LocalSecretStore,
     Plan,
 };
-use shared::{env::Env, Backends, Ctx, Event};
+use shared::{env::Env, Backends, Classify, Ctx, Disposition, Event, Outcome};
 use sqlx::PgPool;
 use testbed::Postgres;
 
@@ -31,23 +32,6 @@ pub struct Stack {
     pub objects: tempfile::TempDir,
     pub config: Arc<Config>,
     pub ctx: Ctx,
-}
-
-/// Makes the cluster check passwords, as Cloud SQL does: trust stays only for `postgres`.
-pub async fn require_passwords(postgres: &Postgres) {
-    let hba = "local all all trust\n\
-               host all postgres 127.0.0.1/32 trust\n\
-               host all all 127.0.0.1/32 scram-sha-256\n";
-    std::fs::write(postgres.dir().join("data").join("pg_hba.conf"), hba)
-        .expect("write pg_hba.conf");
-    let pool = PgPool::connect(&postgres.admin_url())
-        .await
-        .expect("admin connection");
-    sqlx::query("SELECT pg_reload_conf()")
-        .execute(&pool)
-        .await
-        .expect("reload");
-    pool.close().await;
 }
 
 impl Stack {
@@ -73,7 +57,7 @@ impl Stack {
         gcs: Option<(&str, &str)>,
     ) -> Self {
         let postgres = Postgres::start().await;
-        require_passwords(&postgres).await;
+        postgres.require_passwords().await;
         let control = PgPool::connect(&postgres.fresh_database().await)
             .await
             .expect("control db");
@@ -132,7 +116,7 @@ impl Stack {
         id: &str,
         ty: &str,
         data: serde_json::Value,
-    ) -> Result<shared::Outcome, env_provisioner::ProvisionError> {
+    ) -> Result<Outcome, ProvisionError> {
         let raw = events::delivery::bare(ty, serde_json::to_vec(&data).unwrap());
         let raw = RawEvent {
             id: id.to_owned(),
@@ -142,24 +126,43 @@ impl Stack {
         env_provisioner::handle(event, self.ctx.clone(), self.config.clone()).await
     }
 
+    /// Delivers `environment.requested` for `name` (the standard [`request`]) as event `id`.
+    pub async fn request_env(&self, id: &str, name: &str) -> Result<Outcome, ProvisionError> {
+        self.deliver(id, REQUESTED, request(name)).await
+    }
+
+    /// Delivers `environment.teardown.requested` for `name` as event `id`.
+    pub async fn teardown_env(&self, id: &str, name: &str) -> Result<Outcome, ProvisionError> {
+        self.deliver(id, TEARDOWN, serde_json::json!({ "name": name }))
+            .await
+    }
+
+    /// Stops a request for `name` at fault point `point`, then redelivers it (as a new
+    /// delivery) and asserts that it completes.
+    pub async fn crash_then_complete(&self, name: &str, point: &str) {
+        fault::arm(&name.parse::<EnvName>().unwrap(), point);
+        let err = self
+            .request_env(&format!("{name}-1"), name)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ProvisionError::Injected(ref p) if p == point),
+            "{point}: {err}"
+        );
+        assert_eq!(err.disposition(), Disposition::Retry { quiet: true });
+        assert_eq!(
+            self.request_env(&format!("{name}-2"), name).await.unwrap(),
+            Outcome::Done,
+            "{point}"
+        );
+    }
+
     /// The events emitted so far, as (type, payload).
     pub fn emitted(&self) -> Vec<(String, serde_json::Value)> {
         self.published
-            .messages()
+            .events()
             .into_iter()
-            .map(
-                |(
-                    _,
-                    Message {
-                        data, attributes, ..
-                    },
-                )| {
-                    (
-                        attributes["ce-type"].clone(),
-                        serde_json::from_slice(&data).unwrap(),
-                    )
-                },
-            )
+            .map(|(ty, _, payload)| (ty, payload))
             .collect()
     }
 

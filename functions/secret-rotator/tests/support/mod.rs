@@ -9,7 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use events::names::{EnvName, LoginSlot, SecretId};
-use events::{Message, RawEvent, Tier};
+use events::{RawEvent, Tier};
 use secrecy::{ExposeSecret, SecretString};
 use secret_rotator::{Config, Credential, RotateError, RotatorEvent};
 use shared::backends::{
@@ -32,27 +32,13 @@ pub struct Stack {
     pub ctx: Ctx,
 }
 
-/// Makes the cluster check passwords, as Cloud SQL does: trust stays only for `postgres`.
-pub async fn require_passwords(postgres: &Postgres) {
-    let hba = "local all all trust\n\
-               host all postgres 127.0.0.1/32 trust\n\
-               host all all 127.0.0.1/32 scram-sha-256\n";
-    std::fs::write(postgres.dir().join("data").join("pg_hba.conf"), hba).unwrap();
-    let pool = PgPool::connect(&postgres.admin_url()).await.unwrap();
-    sqlx::query("SELECT pg_reload_conf()")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
-
 /// Settings tests start from: no minimum interval between rotations.
 pub const FAST: &[(&str, &str)] = &[("MIN_ROTATION_INTERVAL_MS", "0")];
 
 impl Stack {
     pub async fn start(settings: &[(&str, &str)]) -> Self {
         let postgres = Postgres::start().await;
-        require_passwords(&postgres).await;
+        postgres.require_passwords().await;
         let control = PgPool::connect(&postgres.fresh_database().await)
             .await
             .unwrap();
@@ -170,10 +156,7 @@ impl Stack {
     /// while the answer is "retry quietly", until it is done.
     pub async fn rotate(&self, secret: &SecretId, id: &str) -> Outcome {
         loop {
-            match self
-                .deliver(id, REQUESTED, serde_json::json!({ "secret": secret }))
-                .await
-            {
+            match self.request(id, secret).await {
                 Ok(outcome) => return outcome,
                 Err(RotateError::Busy(_) | RotateError::TooSoon { .. }) => {
                     tokio::time::sleep(Duration::from_millis(20)).await
@@ -190,34 +173,27 @@ impl Stack {
 
     /// The aliases of a secret.
     pub async fn aliases(&self, secret: &SecretId) -> std::collections::BTreeMap<String, u64> {
+        self.info(secret).await.aliases
+    }
+
+    /// The secret's versions and aliases (it must exist).
+    pub async fn info(&self, secret: &SecretId) -> shared::backends::secrets::SecretInfo {
         self.store
             .get_secret(secret.as_str())
             .await
             .unwrap()
             .unwrap()
-            .aliases
+    }
+
+    /// Delivers a rotation request for `secret` with event `id`, once.
+    pub async fn request(&self, id: &str, secret: &SecretId) -> Result<Outcome, RotateError> {
+        self.deliver(id, REQUESTED, serde_json::json!({ "secret": secret }))
+            .await
     }
 
     /// The events emitted so far, as (type, id, payload).
     pub fn emitted(&self) -> Vec<(String, String, serde_json::Value)> {
-        self.published
-            .messages()
-            .into_iter()
-            .map(
-                |(
-                    _,
-                    Message {
-                        data, attributes, ..
-                    },
-                )| {
-                    (
-                        attributes["ce-type"].clone(),
-                        attributes["ce-id"].clone(),
-                        serde_json::from_slice(&data).unwrap(),
-                    )
-                },
-            )
-            .collect()
+        self.published.events()
     }
 
     pub fn emitted_of(&self, ty: &str) -> Vec<serde_json::Value> {

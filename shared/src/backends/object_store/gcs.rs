@@ -3,13 +3,12 @@
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use google_cloud_auth::credentials::Credentials;
 use google_cloud_storage::client::Storage;
 use google_cloud_storage::streaming_source::StreamingSource;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::gcs_json::{JsonApi, GOOGLE_ENDPOINT};
+use super::gcs_json::{credentials, JsonApi, GOOGLE_ENDPOINT};
 use super::keys::{validate_key, validate_prefix};
 use super::{ByteReader, ObjectMeta, ObjectStore, StoreError};
 
@@ -84,12 +83,7 @@ impl GcsStore {
     async fn clients(&self, key: &str) -> Result<&Clients, StoreError> {
         self.clients
             .get_or_try_init(|| async {
-                let credentials: Credentials = match &self.endpoint {
-                    Some(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
-                    None => google_cloud_auth::credentials::Builder::default()
-                        .build()
-                        .map_err(|e| format!("Application Default Credentials: {e}"))?,
-                };
+                let credentials = credentials(self.endpoint.as_deref())?;
                 let mut builder = Storage::builder().with_credentials(credentials.clone());
                 if let Some(endpoint) = &self.endpoint {
                     builder = builder.with_endpoint(endpoint);

@@ -4,10 +4,7 @@
 //! So, as [`super::gcs_json`] does for listing, they go over HTTP here, authenticated with
 //! the same `google-cloud-auth` credentials as the official client.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use google_cloud_auth::credentials::{CacheableResource, Credentials};
 use reqwest::{StatusCode, Url};
 use serde_json::json;
 use std::sync::Arc;
@@ -16,7 +13,7 @@ use tokio::sync::OnceCell;
 use super::buckets::{
     validate_bucket_name, BucketError, BucketSpec, BucketState, Buckets, Created,
 };
-use super::gcs_json::GOOGLE_ENDPOINT;
+use super::gcs_json::{credentials, JsonApi, GOOGLE_ENDPOINT};
 use super::{GcsStore, ObjectStore};
 
 /// Buckets of one project.
@@ -25,9 +22,8 @@ pub struct GcsBuckets {
     project: String,
     /// The emulator's endpoint, when one is used (anonymous credentials then).
     endpoint: Option<String>,
-    base: Url,
-    http: reqwest::Client,
-    credentials: OnceCell<Credentials>,
+    /// Built on first use, as the object store's clients are.
+    api: OnceCell<JsonApi>,
 }
 
 fn fail(bucket: &str, reason: impl std::fmt::Display, retryable: bool) -> BucketError {
@@ -55,63 +51,35 @@ impl GcsBuckets {
     /// Default Credentials, made on first use.
     pub fn new(project: &str, endpoint: Option<&str>) -> Result<Self, String> {
         let endpoint = endpoint.map(|e| e.trim_end_matches('/').to_owned());
-        let root = endpoint.as_deref().unwrap_or(GOOGLE_ENDPOINT);
-        let base = Url::parse(root).map_err(|e| format!("endpoint `{root}`: {e}"))?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| format!("building the HTTP client: {e}"))?;
+        if let Some(e) = &endpoint {
+            Url::parse(e).map_err(|error| format!("endpoint `{e}`: {error}"))?;
+        }
         Ok(Self {
             project: project.to_owned(),
             endpoint,
-            base,
-            http,
-            credentials: OnceCell::new(),
+            api: OnceCell::new(),
         })
     }
 
-    fn api_url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["storage", "v1", "b"])
-                .extend(segments);
-        }
-        url
+    async fn api(&self, bucket: &str) -> Result<&JsonApi, BucketError> {
+        self.api
+            .get_or_try_init(|| async {
+                let endpoint = self.endpoint.as_deref();
+                JsonApi::new(endpoint.unwrap_or(GOOGLE_ENDPOINT), credentials(endpoint)?)
+            })
+            .await
+            .map_err(|e| fail(bucket, e, false))
     }
 
+    /// Sends the request `build` makes with the client and the `buckets` URL of `segments`.
     async fn send(
         &self,
         bucket: &str,
-        request: reqwest::RequestBuilder,
+        segments: &[&str],
+        build: impl FnOnce(&reqwest::Client, Url) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, BucketError> {
-        let credentials = self
-            .credentials
-            .get_or_try_init(|| async {
-                match &self.endpoint {
-                    Some(_) => {
-                        Ok(google_cloud_auth::credentials::anonymous::Builder::new().build())
-                    }
-                    None => google_cloud_auth::credentials::Builder::default()
-                        .build()
-                        .map_err(|e| {
-                            fail(
-                                bucket,
-                                format!("Application Default Credentials: {e}"),
-                                false,
-                            )
-                        }),
-                }
-            })
-            .await?;
-        let headers = match credentials.headers(http::Extensions::new()).await {
-            Ok(CacheableResource::New { data, .. }) => data,
-            Ok(CacheableResource::NotModified) => http::HeaderMap::new(),
-            Err(e) => return Err(fail(bucket, format!("credentials: {e}"), true)),
-        };
-        request
-            .headers(headers)
-            .send()
+        let api = self.api(bucket).await?;
+        api.send(build(api.http(), api.url(segments)))
             .await
             .map_err(|e| fail(bucket, e, true))
     }
@@ -132,12 +100,13 @@ impl Buckets for GcsBuckets {
                 "publicAccessPrevention": "enforced",
             },
         });
-        let request = self
-            .http
-            .post(self.api_url(&[]))
-            .query(&[("project", self.project.as_str())])
-            .json(&body);
-        let response = self.send(name, request).await?;
+        let response = self
+            .send(name, &[], |http, url| {
+                http.post(url)
+                    .query(&[("project", self.project.as_str())])
+                    .json(&body)
+            })
+            .await?;
         match response.status() {
             status if status.is_success() => Ok(Created::New),
             // Ours from an earlier attempt, or anyone's anywhere: the caller looks.
@@ -148,11 +117,11 @@ impl Buckets for GcsBuckets {
 
     async fn state(&self, name: &str) -> Result<BucketState, BucketError> {
         validate_bucket_name(name).map_err(|reason| fail(name, reason, false))?;
-        let request = self
-            .http
-            .get(self.api_url(&[name]))
-            .query(&[("fields", "name,labels")]);
-        let response = self.send(name, request).await?;
+        let response = self
+            .send(name, &[name], |http, url| {
+                http.get(url).query(&[("fields", "name,labels")])
+            })
+            .await?;
         match response.status() {
             status if status.is_success() => {
                 let bucket: serde_json::Value = response
@@ -175,7 +144,7 @@ impl Buckets for GcsBuckets {
     async fn delete(&self, name: &str) -> Result<(), BucketError> {
         validate_bucket_name(name).map_err(|reason| fail(name, reason, false))?;
         let response = self
-            .send(name, self.http.delete(self.api_url(&[name])))
+            .send(name, &[name], |http, url| http.delete(url))
             .await?;
         match response.status() {
             status if status.is_success() || status == StatusCode::NOT_FOUND => Ok(()),

@@ -12,7 +12,19 @@ use serde::Deserialize;
 /// The production JSON API root.
 pub(crate) const GOOGLE_ENDPOINT: &str = "https://storage.googleapis.com";
 
-/// A minimal JSON API client for `objects.list` and `objects.delete`.
+/// Anonymous credentials for an emulator (`endpoint` set), Application Default Credentials
+/// otherwise: what both the official client and [`JsonApi`] authenticate with.
+pub(crate) fn credentials(endpoint: Option<&str>) -> Result<Credentials, String> {
+    match endpoint {
+        Some(_) => Ok(google_cloud_auth::credentials::anonymous::Builder::new().build()),
+        None => google_cloud_auth::credentials::Builder::default()
+            .build()
+            .map_err(|e| format!("Application Default Credentials: {e}")),
+    }
+}
+
+/// A minimal JSON API client: `objects.list` and `objects.delete` here, bucket calls in
+/// [`super::gcs_buckets`] through [`JsonApi::url`] and [`JsonApi::send`].
 #[derive(Debug)]
 pub(crate) struct JsonApi {
     http: reqwest::Client,
@@ -65,7 +77,13 @@ impl JsonApi {
         })
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    /// The HTTP client requests are built with.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// `{endpoint}/storage/v1/b/{segments…}`.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         // push() percent-encodes `/` inside an object name, as the API requires.
         if let Ok(mut path) = url.path_segments_mut() {
@@ -76,7 +94,11 @@ impl JsonApi {
         url
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
+    /// Sends `request` with the credentials' headers.
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, String> {
         let headers = match self.credentials.headers(http::Extensions::new()).await {
             Ok(CacheableResource::New { data, .. }) => data,
             Ok(CacheableResource::NotModified) => http::HeaderMap::new(),

@@ -54,6 +54,22 @@ impl RecordingPublisher {
             .collect()
     }
 
+    /// The events published so far, in order, as `(ce-type, ce-id, payload)`; a payload that
+    /// is not JSON reads as `null`, a missing attribute as `""`.
+    pub fn events(&self) -> Vec<(String, String, Value)> {
+        self.messages()
+            .into_iter()
+            .map(|(_, m)| {
+                let attribute = |k: &str| m.attributes.get(k).cloned().unwrap_or_default();
+                (
+                    attribute("ce-type"),
+                    attribute("ce-id"),
+                    serde_json::from_slice(&m.data).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
     /// While `failing`, every publish fails (and records nothing), as when the bus is down.
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
