@@ -24,6 +24,7 @@ pub mod labels;
 pub mod names;
 mod outgoing;
 mod payload_enum;
+pub mod platform;
 pub mod rotation;
 pub mod schema;
 pub mod secret_manager;

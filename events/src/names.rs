@@ -9,7 +9,7 @@ mod env;
 mod ident;
 mod rules;
 
-pub use env::{EnvName, LoginSlot, ENV_NAME_MAX_LEN};
+pub use env::{EnvName, LoginSlot, ENV_NAME_MAX_LEN, PREVIEW_SERVICE_PREFIX};
 pub use ident::{DbIdent, SecretId, DB_IDENT_MAX_LEN, SECRET_ID_MAX_LEN};
 
 /// Why a name was refused. Each variant names the kind of name (`what`) and the offending
@@ -73,6 +73,16 @@ pub enum NameError {
         position: usize,
         /// The allowed characters, in words.
         allowed: &'static str,
+    },
+    /// The name is taken by the platform itself.
+    #[error("{what} {value} is reserved: {why}")]
+    Reserved {
+        /// The kind of name.
+        what: &'static str,
+        /// The value, shortened for display.
+        value: String,
+        /// What it would collide with.
+        why: String,
     },
     /// The name ends with a hyphen.
     #[error("{what} {value} ends with a hyphen")]

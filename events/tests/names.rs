@@ -140,3 +140,46 @@ fn human_durations_parse_and_print_canonically() {
         assert_eq!(text.parse::<HumanDuration>().expect_err(text), message);
     }
 }
+
+#[test]
+fn no_environment_name_maps_onto_a_platform_service() {
+    // `env request provisioner` once named its preview `env-provisioner`: the platform itself.
+    assert_eq!(
+        refused("provisioner"),
+        "environment name \"provisioner\" is reserved: its preview service would be named env-provisioner, a groundskeeper service"
+    );
+    for service in events::platform::PLATFORM_SERVICES {
+        if let Some(name) = service.strip_prefix(events::names::PREVIEW_SERVICE_PREFIX) {
+            assert!(
+                name.parse::<EnvName>().is_err(),
+                "{name} maps onto {service}"
+            );
+        }
+        for name in ["provisioner", "rotator", "runner", "guard"] {
+            if let Ok(env) = name.parse::<EnvName>() {
+                assert_ne!(&env.service_name(), service);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_label_the_platform_reads_is_reserved() {
+    use events::labels::{validate_labels, Labels};
+    for key in [
+        "rotation",
+        "rotation-period-days",
+        "groundskeeper-kind",
+        "managed-by",
+        "environment",
+        "tier",
+        "owner",
+        "expires-at",
+    ] {
+        let labels = Labels::from([(key.to_owned(), "x".to_owned())]);
+        assert_eq!(
+            validate_labels(&labels).unwrap_err(),
+            format!("labels.{key}: this label is set by groundskeeper")
+        );
+    }
+}

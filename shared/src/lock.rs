@@ -3,55 +3,43 @@
 //! The idempotency ledger stops the *same event* running twice; a task such as provisioning
 //! or rotation must also stop two *different* events for the same thing running at once.
 //! [`KeyLock`] is a PostgreSQL session-level advisory lock on the control database, held on
-//! its own pooled connection.
+//! a connection of its own, outside the pool.
+//!
+//! Why not a pooled connection: the holder's handler then takes connections from the same
+//! pool for its work. With as many deliveries in flight as the pool has connections, every
+//! connection is a held lock and every handler waits for a free one: a deadlock that only
+//! the pool's acquire timeout breaks, after which all of them retry and meet again. A
+//! dedicated session cannot starve the pool, and closing it releases the lock on the server
+//! whatever happened to the holder.
 
-use sqlx::{pool::PoolConnection, PgPool, Postgres};
+use sqlx::{Connection, PgConnection, PgPool};
 
-/// A held advisory lock on one key. If the holder is cut off before
-/// [`KeyLock::release`] (a timeout, a panic), the connection is closed instead of pooled, and
-/// the server drops the lock with the session.
+/// A held advisory lock on one key. If the holder is cut off before [`KeyLock::release`] (a
+/// timeout, a panic), dropping it closes the session, and the server drops the lock with it.
 pub struct KeyLock {
-    conn: Option<PoolConnection<Postgres>>,
-    key: String,
+    conn: PgConnection,
 }
 
 impl KeyLock {
     /// Takes the lock on `key` (e.g. `groundskeeper.environment:shop`), or `None` if another
-    /// session holds it.
+    /// session holds it. Opens one connection to the pool's database for as long as it is
+    /// held; the pool's own connections stay free for the holder's work.
     pub async fn try_acquire(pool: &PgPool, key: String) -> Result<Option<Self>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
+        let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
         let locked: bool =
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
                 .bind(&key)
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await?;
-        Ok(locked.then_some(Self {
-            conn: Some(conn),
-            key,
-        }))
+        if !locked {
+            conn.close().await.ok();
+            return Ok(None);
+        }
+        Ok(Some(Self { conn }))
     }
 
-    /// Releases the lock and returns the connection to the pool.
-    pub async fn release(mut self) -> Result<(), sqlx::Error> {
-        let Some(mut conn) = self.conn.take() else {
-            return Ok(());
-        };
-        let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-            .bind(&self.key)
-            .execute(&mut *conn)
-            .await;
-        if unlocked.is_err() {
-            drop(conn.detach());
-        }
-        unlocked.map(drop)
-    }
-}
-
-impl Drop for KeyLock {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            // Not released (cut off mid-way): close the session so the lock goes with it.
-            drop(conn.detach());
-        }
+    /// Releases the lock by ending its session.
+    pub async fn release(self) -> Result<(), sqlx::Error> {
+        self.conn.close().await
     }
 }

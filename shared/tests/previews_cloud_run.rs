@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use events::names::EnvName;
 use google_cloud_gax::error::rpc::{Code, Status};
 use google_cloud_gax::options::RequestOptions;
 use google_cloud_gax::response::Response;
@@ -80,7 +81,7 @@ impl stub::Services for Fake {
 
 fn spec() -> PreviewSpec {
     PreviewSpec {
-        name: "env-shop".into(),
+        environment: "shop".parse().unwrap(),
         image: "europe-docker.pkg.dev/acme/apps/shop:abc123".into(),
         env: BTreeMap::from([("FEATURE_X".into(), "on".into())]),
         credentials_secret: "ephemeral-shop-db-credentials".into(),
@@ -106,7 +107,8 @@ async fn deploy_creates_the_exact_service_once_and_delete_removes_it() {
         previews.deploy(&spec()).await.unwrap(),
         Deployment::Deployed { url: URL.into() }
     );
-    let labels: HashMap<String, String> = spec().labels.into_iter().collect();
+    let mut labels: HashMap<String, String> = spec().labels.into_iter().collect();
+    labels.insert("groundskeeper-kind".into(), "preview".into());
     let expected = Service::new().set_labels(labels.clone()).set_template(
         RevisionTemplate::new()
             .set_labels(labels)
@@ -147,14 +149,14 @@ async fn deploy_creates_the_exact_service_once_and_delete_removes_it() {
     );
     assert_eq!(fake.created.lock().unwrap().len(), 1);
 
-    assert!(previews.delete("env-shop").await.unwrap());
+    assert!(previews.delete(&shop()).await.unwrap());
     let name = format!("{PARENT}/services/env-shop");
     assert_eq!(
         *fake.deleted.lock().unwrap(),
         [DeleteServiceRequest::new().set_name(&name)]
     );
     assert!(
-        !previews.delete("env-shop").await.unwrap(),
+        !previews.delete(&shop()).await.unwrap(),
         "deleting what is gone is done"
     );
     assert!(fake.gets.lock().unwrap().iter().all(|n| *n == name));
@@ -174,8 +176,63 @@ async fn a_service_groundskeeper_does_not_manage_is_neither_adopted_nor_deleted(
         Err(PreviewError::Refused { .. })
     ));
     assert!(matches!(
-        previews.delete("env-shop").await,
+        previews.delete(&shop()).await,
         Err(PreviewError::Refused { .. })
     ));
     assert!(fake.created.lock().unwrap().is_empty() && fake.deleted.lock().unwrap().is_empty());
+}
+
+fn shop() -> EnvName {
+    "shop".parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_platform_service_or_another_environments_preview_is_neither_adopted_nor_deleted() {
+    let platform = [
+        ("managed-by", "groundskeeper"),
+        ("groundskeeper-kind", "platform"),
+    ];
+    let other_env = [
+        ("managed-by", "groundskeeper"),
+        ("groundskeeper-kind", "preview"),
+        ("environment", "other"),
+    ];
+    // Labelled like a preview of `shop` but not groundskeeper's.
+    let foreign = [("groundskeeper-kind", "preview"), ("environment", "shop")];
+    // groundskeeper's and `shop`'s, but without the preview kind (as platform services were
+    // labelled before the kind label existed).
+    let unkinded = [("managed-by", "groundskeeper"), ("environment", "shop")];
+    for labels in [&platform[..], &other_env[..], &foreign[..], &unkinded[..]] {
+        let fake = std::sync::Arc::new(Fake::default());
+        let labels: HashMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        *fake.existing.lock().unwrap() = Some(
+            Service::new()
+                .set_uri("https://theirs.run.app")
+                .set_labels(labels.clone()),
+        );
+        let previews = CloudRunPreviews::new(
+            Services::from_stub::<Fake>(fake.clone()),
+            "acme",
+            "europe-west1",
+        );
+        assert!(
+            matches!(
+                previews.deploy(&spec()).await,
+                Err(PreviewError::Refused { .. })
+            ),
+            "{labels:?} adopted"
+        );
+        assert!(
+            matches!(
+                previews.delete(&shop()).await,
+                Err(PreviewError::Refused { .. })
+            ),
+            "{labels:?} deleted"
+        );
+        assert!(fake.created.lock().unwrap().is_empty(), "{labels:?}");
+        assert!(fake.deleted.lock().unwrap().is_empty(), "{labels:?}");
+    }
 }

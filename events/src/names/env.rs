@@ -34,8 +34,30 @@ const RULES: Rules = Rules {
 pub struct EnvName(String);
 
 fn parse(value: &str) -> Result<(), NameError> {
-    RULES.check(value)
+    RULES.check(value)?;
+    // A preview is the Cloud Run service `env-<name>`, beside the platform's own services:
+    // a name whose preview would be named like one of them (`provisioner` → `env-provisioner`)
+    // could adopt or delete the platform itself.
+    let preview = preview_service_name(value);
+    if let Some(service) = crate::platform::PLATFORM_SERVICES
+        .iter()
+        .find(|s| **s == preview)
+    {
+        return Err(NameError::Reserved {
+            what: RULES.what,
+            value: format!("{value:?}"),
+            why: format!("its preview service would be named {service}, a groundskeeper service"),
+        });
+    }
+    Ok(())
 }
+
+fn preview_service_name(name: &str) -> String {
+    format!("{PREVIEW_SERVICE_PREFIX}{name}")
+}
+
+/// What every preview service's name starts with.
+pub const PREVIEW_SERVICE_PREFIX: &str = "env-";
 
 validated_name!(
     EnvName,
@@ -101,7 +123,7 @@ impl EnvName {
 
     /// The Cloud Run preview service's name, `env-<name>`.
     pub fn service_name(&self) -> String {
-        format!("env-{}", self.0)
+        preview_service_name(&self.0)
     }
 
     /// The object-store prefix, `envs/<name>/`.

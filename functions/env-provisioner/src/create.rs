@@ -62,7 +62,7 @@ pub async fn create(
                 return Ok("skipped");
             };
             let spec = PreviewSpec {
-                name: name.service_name(),
+                environment: name.clone(),
                 image: service.image.clone(),
                 env: service.env.clone(),
                 credentials_secret: name.secret_id(record.tier).to_string(),

@@ -88,10 +88,7 @@ pub async fn remove(
     let (name, tier) = (&record.name, record.tier);
     match step {
         "service" => {
-            ctx.previews()
-                .map_err(missing)?
-                .delete(&name.service_name())
-                .await?;
+            ctx.previews().map_err(missing)?.delete(name).await?;
         }
         "objects" => {
             if let Some(place) = objects::place_of(ctx, config, record).await? {

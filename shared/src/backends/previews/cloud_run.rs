@@ -13,7 +13,12 @@ use google_cloud_run_v2::model::{
     Container, EnvVar, EnvVarSource, RevisionScaling, RevisionTemplate, SecretKeySelector, Service,
 };
 
-use super::{Deployment, PreviewError, PreviewServices, PreviewSpec, CREDENTIALS_ENV, MANAGED_BY};
+use events::names::EnvName;
+
+use super::{
+    is_preview_of, preview_labels, Deployment, PreviewError, PreviewServices, PreviewSpec,
+    CREDENTIALS_ENV,
+};
 
 /// Preview services in one project and region.
 #[derive(Debug, Clone)]
@@ -53,25 +58,25 @@ impl CloudRunPreviews {
         format!("{}/services/{name}", self.parent())
     }
 
-    /// The service if it exists; refused if it exists without our label.
-    async fn existing(&self, name: &str) -> Result<Option<Service>, PreviewError> {
-        match self.client.get_service().set_name(self.resource(name)).send().await {
-            Ok(service) if is_managed(&service) => Ok(Some(service)),
+    /// The environment's preview if it exists; refused if a service of that name exists that
+    /// is not this environment's preview (a platform service, another environment's, or one
+    /// groundskeeper does not manage).
+    async fn existing(&self, environment: &EnvName) -> Result<Option<Service>, PreviewError> {
+        let name = environment.service_name();
+        match self.client.get_service().set_name(self.resource(&name)).send().await {
+            Ok(service) if is_preview_of(&service.labels, environment) => Ok(Some(service)),
             Ok(_) => Err(PreviewError::Refused {
-                service: name.to_owned(),
+                service: name,
                 reason: format!(
-                    "a service of that name exists without the label {}={}; groundskeeper leaves it alone",
-                    MANAGED_BY.0, MANAGED_BY.1
+                    "a service of that name exists that is not the preview of environment {environment} \
+                     (labels managed-by=groundskeeper, groundskeeper-kind=preview, environment={environment}); \
+                     groundskeeper leaves it alone"
                 ),
             }),
             Err(e) if code(&e) == Some(Code::NotFound) => Ok(None),
-            Err(e) => Err(classify(name, e)),
+            Err(e) => Err(classify(&name, e)),
         }
     }
-}
-
-fn is_managed(service: &Service) -> bool {
-    service.labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
 }
 
 fn code(e: &google_cloud_run_v2::Error) -> Option<Code> {
@@ -123,29 +128,29 @@ pub(crate) fn service_for(spec: &PreviewSpec) -> Service {
     let scaling = RevisionScaling::new()
         .set_min_instance_count(0)
         .set_max_instance_count(i32::try_from(spec.max_instances).unwrap_or(i32::MAX));
+    let labels = preview_labels(spec);
     let mut template = RevisionTemplate::new()
-        .set_labels(spec.labels.clone())
+        .set_labels(labels.clone())
         .set_scaling(scaling)
         .set_containers([container]);
     if let Some(account) = &spec.service_account {
         template = template.set_service_account(account);
     }
-    Service::new()
-        .set_labels(spec.labels.clone())
-        .set_template(template)
+    Service::new().set_labels(labels).set_template(template)
 }
 
 #[async_trait]
 impl PreviewServices for CloudRunPreviews {
     async fn deploy(&self, spec: &PreviewSpec) -> Result<Deployment, PreviewError> {
-        if let Some(service) = self.existing(&spec.name).await? {
+        let name = spec.environment.service_name();
+        if let Some(service) = self.existing(&spec.environment).await? {
             return Ok(Deployment::Deployed { url: service.uri });
         }
         let created = self
             .client
             .create_service()
             .set_parent(self.parent())
-            .set_service_id(&spec.name)
+            .set_service_id(&name)
             .set_service(service_for(spec))
             .poller()
             .until_done()
@@ -154,30 +159,34 @@ impl PreviewServices for CloudRunPreviews {
             Ok(service) => Ok(Deployment::Deployed { url: service.uri }),
             // A concurrent deploy won; report what it made (refused if it is not ours).
             Err(e) if code(&e) == Some(Code::AlreadyExists) => {
-                match self.existing(&spec.name).await? {
+                match self.existing(&spec.environment).await? {
                     Some(service) => Ok(Deployment::Deployed { url: service.uri }),
-                    None => Err(classify(&spec.name, e)),
+                    None => Err(classify(&name, e)),
                 }
             }
-            Err(e) => Err(classify(&spec.name, e)),
+            Err(e) => Err(classify(&name, e)),
         }
     }
 
-    async fn delete(&self, name: &str) -> Result<bool, PreviewError> {
-        if self.existing(name).await?.is_none() {
+    async fn delete(&self, environment: &EnvName) -> Result<bool, PreviewError> {
+        let name = environment.service_name();
+        let Some(service) = self.existing(environment).await? else {
             return Ok(false);
-        }
+        };
+        // The etag makes the delete conditional on the service we checked: if it was replaced
+        // by a same-named service in between, Cloud Run refuses instead of deleting that one.
         let deleted = self
             .client
             .delete_service()
-            .set_name(self.resource(name))
+            .set_name(self.resource(&name))
+            .set_etag(service.etag)
             .poller()
             .until_done()
             .await;
         match deleted {
             Ok(_) => Ok(true),
             Err(e) if code(&e) == Some(Code::NotFound) => Ok(false),
-            Err(e) => Err(classify(name, e)),
+            Err(e) => Err(classify(&name, e)),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Preview services where there is no Cloud Run: skipped locally, recorded in a dry run.
 
 use async_trait::async_trait;
+use events::names::EnvName;
 use serde_json::json;
 
 use super::{Deployment, PreviewError, PreviewServices, PreviewSpec};
@@ -22,7 +23,7 @@ impl PreviewServices for SkippedPreviews {
         })
     }
 
-    async fn delete(&self, _name: &str) -> Result<bool, PreviewError> {
+    async fn delete(&self, _environment: &EnvName) -> Result<bool, PreviewError> {
         Ok(false)
     }
 }
@@ -44,18 +45,19 @@ impl DryRunPreviews {
 impl PreviewServices for DryRunPreviews {
     async fn deploy(&self, spec: &PreviewSpec) -> Result<Deployment, PreviewError> {
         self.plan.record(json!({
-            "backend": "previews", "action": "deploy", "service": spec.name, "image": spec.image,
-            "env": spec.env.keys().collect::<Vec<_>>(), "secret": spec.credentials_secret,
-            "labels": spec.labels,
+            "backend": "previews", "action": "deploy", "service": spec.environment.service_name(),
+            "image": spec.image, "env": spec.env.keys().collect::<Vec<_>>(),
+            "secret": spec.credentials_secret, "labels": super::preview_labels(spec),
         }));
         Ok(Deployment::Skipped {
             reason: "dry run".to_owned(),
         })
     }
 
-    async fn delete(&self, name: &str) -> Result<bool, PreviewError> {
+    async fn delete(&self, environment: &EnvName) -> Result<bool, PreviewError> {
+        let service = environment.service_name();
         self.plan
-            .record(json!({ "backend": "previews", "action": "delete", "service": name }));
+            .record(json!({ "backend": "previews", "action": "delete", "service": service }));
         Ok(false)
     }
 }

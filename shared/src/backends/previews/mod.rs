@@ -18,26 +18,26 @@ pub use local::{DryRunPreviews, SkippedPreviews};
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use events::labels::{self, Labels};
+use events::names::EnvName;
 
 /// The env var under which a preview service finds its database credentials (the JSON of
 /// the environment's credentials secret, alias `current`).
 pub const CREDENTIALS_ENV: &str = "DATABASE_CREDENTIALS";
 
-/// Label every groundskeeper resource carries, and the only ones it deletes.
-pub const MANAGED_BY: (&str, &str) = ("managed-by", "groundskeeper");
-
 /// What to deploy. Names and labels come from validated environment names and labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewSpec {
-    /// The service id, `env-{name}`.
-    pub name: String,
+    /// The environment it previews; the service is [`EnvName::service_name`].
+    pub environment: EnvName,
     /// The container image.
     pub image: String,
     /// Plain env vars.
     pub env: BTreeMap<String, String>,
     /// The secret id whose `current` version is exposed as [`CREDENTIALS_ENV`].
     pub credentials_secret: String,
-    /// Labels for the service (must include [`MANAGED_BY`]).
+    /// Labels for the service. The backend adds the ownership labels itself
+    /// ([`preview_labels`]), so a caller cannot forget them.
     pub labels: BTreeMap<String, String>,
     /// The most instances it may scale to; it always scales to zero when idle.
     pub max_instances: u32,
@@ -89,14 +89,41 @@ impl PreviewError {
     }
 }
 
-/// Creates and deletes preview services. Both are idempotent.
+/// The labels a preview service carries: the spec's, then `managed-by=groundskeeper`,
+/// `groundskeeper-kind=preview` and `environment=NAME` on top, so no spec can leave them out
+/// or override them.
+pub fn preview_labels(spec: &PreviewSpec) -> Labels {
+    let mut labels = spec.labels.clone();
+    labels.insert(labels::MANAGED_BY.into(), labels::MANAGED_BY_VALUE.into());
+    labels.insert(labels::KIND.into(), labels::KIND_PREVIEW.into());
+    labels.insert(labels::ENVIRONMENT.into(), spec.environment.to_string());
+    labels
+}
+
+/// Whether a service with these labels is the preview of `environment`: groundskeeper's, a
+/// preview (not a platform service, which shares the `env-` naming), and this environment's.
+/// Names collide; only the labels decide.
+pub fn is_preview_of<'a>(
+    service_labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+    environment: &EnvName,
+) -> bool {
+    let labels: Labels = service_labels
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    labels::belongs_to_environment(&labels, environment.as_str())
+        && labels.get(labels::KIND).map(String::as_str) == Some(labels::KIND_PREVIEW)
+}
+
+/// Creates and deletes preview services. Both are idempotent, and both touch a service only
+/// when [`is_preview_of`] the environment holds.
 #[async_trait]
 pub trait PreviewServices: Send + Sync {
-    /// Deploys the service, or returns the existing one if groundskeeper already deployed
-    /// it. A same-named service without the [`MANAGED_BY`] label is [`PreviewError::Refused`].
+    /// Deploys the environment's preview, or returns the existing one if it is this
+    /// environment's preview. A same-named service that is not is [`PreviewError::Refused`].
     async fn deploy(&self, spec: &PreviewSpec) -> Result<Deployment, PreviewError>;
 
-    /// Deletes the service. `false` if there was none; a service without the
-    /// [`MANAGED_BY`] label is [`PreviewError::Refused`] and left alone.
-    async fn delete(&self, name: &str) -> Result<bool, PreviewError>;
+    /// Deletes the environment's preview. `false` if there was none; a same-named service
+    /// that is not this environment's preview is [`PreviewError::Refused`] and left alone.
+    async fn delete(&self, environment: &EnvName) -> Result<bool, PreviewError>;
 }
