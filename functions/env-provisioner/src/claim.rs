@@ -1,7 +1,7 @@
 //! Deciding what a request means given what exists: provision, resume, nothing, or refuse;
 //! and enforcing the quotas, all in one short transaction.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use events::environment::EnvironmentRequested;
 use events::HumanDuration;
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ use crate::state::{self, Record};
 #[derive(Debug)]
 pub enum Claim {
     /// Provision (or resume provisioning) this environment.
-    Provision(Record),
+    Provision(Box<Record>),
     /// It is already ready with this very spec: nothing to do.
     AlreadyReady,
 }
@@ -31,14 +31,16 @@ pub fn spec_hash(request: &EnvironmentRequested) -> String {
         .collect()
 }
 
-/// Claims the name for `request`. Serialised with every other claim by a transaction-level
-/// advisory lock, so two requests for different names cannot both squeeze under the quota.
+/// Claims the name for `request` (event `request_id`, published at `published`). Serialised
+/// with every other claim by a transaction-level advisory lock, so two requests for different
+/// names cannot both squeeze under the quota.
 pub async fn claim(
     pool: &PgPool,
     config: &Config,
     request: &EnvironmentRequested,
     ttl: Option<HumanDuration>,
     request_id: &str,
+    published: Option<DateTime<Utc>>,
 ) -> Result<Claim, ProvisionError> {
     let hash = spec_hash(request);
     let mut tx = pool.begin().await?;
@@ -48,10 +50,13 @@ pub async fn claim(
     .execute(&mut *tx)
     .await?;
     if let Some(existing) = state::load(&mut *tx, &request.name, true).await? {
+        if let Some(reason) = torn_down(&existing, request_id, published) {
+            return Err(ProvisionError::Rejected(reason));
+        }
         let same = existing.spec_hash == hash;
         let resumed = match existing.status.as_str() {
             "ready" if same => Some(Claim::AlreadyReady),
-            "provisioning" if same => Some(Claim::Provision(existing.clone())),
+            "provisioning" if same => Some(Claim::Provision(Box::new(existing.clone()))),
             _ => None,
         };
         if let Some(claim) = resumed {
@@ -101,8 +106,32 @@ pub async fn claim(
     requests::accepted(&mut tx, request_id, &request.name).await?;
     tx.commit().await?;
     record
-        .map(Claim::Provision)
+        .map(|record| Claim::Provision(Box::new(record)))
         .ok_or_else(|| ProvisionError::Control(sqlx::Error::RowNotFound))
+}
+
+/// Why a request may not provision a `deleted` name again: it is the request that was torn
+/// down (its redelivery), or it was published no later than the teardown (it arrived late).
+/// A request without a publish time is judged by its id alone.
+fn torn_down(
+    existing: &Record,
+    request_id: &str,
+    published: Option<DateTime<Utc>>,
+) -> Option<String> {
+    let (name, at) = (&existing.name, existing.deleted_at?);
+    if existing.status != "deleted" {
+        return None;
+    }
+    let again = "publish a new request to provision it again";
+    if existing.request_id == request_id {
+        return Some(format!(
+            "request {request_id} was torn down: environment {name} was deleted at {at}; {again}"
+        ));
+    }
+    let published = published.filter(|p| *p <= at)?;
+    Some(format!(
+        "request {request_id} was published at {published}, before environment {name} was torn down at {at}; {again}"
+    ))
 }
 
 async fn check_quota(

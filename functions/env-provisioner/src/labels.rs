@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use events::environment::EnvironmentRequested;
+use events::labels as keys;
 
 /// The request's labels plus groundskeeper's own: `managed-by`, `environment`, `tier`,
 /// `owner` (made label-safe) and `expires-at` (UTC, `20261122t100000z`; label values allow
@@ -13,12 +14,15 @@ pub fn labels_for(
     expires_at: Option<DateTime<Utc>>,
 ) -> BTreeMap<String, String> {
     let mut labels = request.labels.clone();
-    labels.insert("managed-by".into(), "groundskeeper".into());
-    labels.insert("environment".into(), request.name.to_string());
-    labels.insert("tier".into(), request.tier.as_str().into());
-    labels.insert("owner".into(), label_value(&request.owner));
+    labels.insert(keys::MANAGED_BY.into(), keys::MANAGED_BY_VALUE.into());
+    labels.insert(keys::ENVIRONMENT.into(), request.name.to_string());
+    labels.insert(keys::TIER.into(), request.tier.as_str().into());
+    labels.insert(keys::OWNER.into(), label_value(&request.owner));
     if let Some(at) = expires_at {
-        labels.insert("expires-at".into(), at.format("%Y%m%dt%H%M%Sz").to_string());
+        labels.insert(
+            keys::EXPIRES_AT.into(),
+            at.format("%Y%m%dt%H%M%Sz").to_string(),
+        );
     }
     labels
 }

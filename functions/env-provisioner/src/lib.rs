@@ -80,9 +80,15 @@ pub async fn handle(
             provision::provision(event, ctx, &config).await
         }
         ProvisionerEvent::Teardown(request) => {
-            teardown::teardown(&request.name, DeleteReason::Requested, &id, &ctx, &config).await
+            let t = teardown::Teardown {
+                name: &request.name,
+                reason: DeleteReason::Requested,
+                event_id: &id,
+                at: time,
+            };
+            teardown::teardown(&t, &ctx, &config).await
         }
-        ProvisionerEvent::Sweep(_) => teardown::sweep(&id, &ctx, &config).await,
+        ProvisionerEvent::Sweep(_) => teardown::sweep(&id, time, &ctx, &config).await,
     }
 }
 

@@ -51,9 +51,9 @@ async fn provision_checked(
     let Some(lock) = state::lock_environment(pool, &request.name).await? else {
         return Err(ProvisionError::Busy(request.name.to_string()));
     };
-    let outcome = match claim(pool, config, request, ttl, &event.id).await {
+    let outcome = match claim(pool, config, request, ttl, &event.id, event.time).await {
         Ok(Claim::AlreadyReady) => Ok(Outcome::Done),
-        Ok(Claim::Provision(record)) => run(event, ctx, config, record).await,
+        Ok(Claim::Provision(record)) => run(event, ctx, config, *record).await,
         Err(e) => Err(e),
     };
     lock.release().await?;
@@ -148,14 +148,24 @@ async fn fail(
     }
     let (pool, name) = (ctx.control_db()?, &event.data.name);
     tracing::warn!(environment = %name, step, reason = %error.reason, "provisioning failed; removing what it created");
-    if let Some(record) = state::load(pool, name, false).await? {
-        resources::remove_all(ctx, config, &record).await?;
-    }
-    state::set_status(pool, name, "failed", Some((step, &error.reason))).await?;
+    let cleanup = match state::load(pool, name, false).await? {
+        Some(record) => resources::remove_all(ctx, config, &record, Some(step)).await,
+        None => Ok(()),
+    };
+    let reason = match cleanup {
+        Ok(()) => {
+            state::set_status(pool, name, "failed", Some((step, &error.reason))).await?;
+            error.reason
+        }
+        // The cleanup failed for good: the row stays `deleting` with what is left, for a
+        // teardown request to finish; `failed` would forget those resources.
+        Err(ProvisionError::Rejected(cleanup)) => format!("{}; {cleanup}", error.reason),
+        Err(e) => return Err(e),
+    };
     let failed = EnvironmentFailed {
         name: name.clone(),
         step: step.into(),
-        reason: error.reason.clone(),
+        reason: reason.clone(),
     };
     ctx.emit(OutgoingEvent::new(
         ctx.source(),
@@ -163,8 +173,5 @@ async fn fail(
         &failed,
     ))
     .await?;
-    Err(ProvisionError::Failed {
-        step,
-        reason: error.reason,
-    })
+    Err(ProvisionError::Failed { step, reason })
 }

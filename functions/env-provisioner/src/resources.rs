@@ -7,7 +7,7 @@ use shared::Ctx;
 
 use crate::error::{ProvisionError, StepError};
 use crate::objects;
-use crate::state::Record;
+use crate::state::{self, Record};
 use crate::Config;
 
 /// The provisioning steps, in order; teardown walks them backwards. `bucket` is `skipped`
@@ -124,20 +124,48 @@ pub async fn remove(
     Ok(())
 }
 
-/// Removes every step recorded in the environment's resources, last first. Stops at the
-/// first error.
-pub async fn remove_all(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), ProvisionError> {
-    for step in STEPS
-        .iter()
-        .rev()
-        .filter(|step| record.resources.contains_key(**step))
-    {
-        remove(ctx, config, record, step)
-            .await
-            .map_err(|e| ProvisionError::Transient {
-                step,
-                reason: format!("removing: {}", e.reason),
-            })?;
+/// Removes every step the environment started (`creating` or `created`), last first,
+/// forgetting each once removed. A `skipped` step created nothing and removes nothing: what
+/// stands under its name is someone else's (a platform service named like a preview).
+///
+/// Stops at the first error. A retryable one is [`ProvisionError::Transient`]: the state is
+/// kept and the redelivery resumes. A permanent one is recorded as a failed teardown (status
+/// `deleting`, failure `teardown:STEP`, the steps left still listed) and is
+/// [`ProvisionError::Rejected`] with the reason; a later teardown request (or sweep) resumes.
+/// `failed_step` is the step whose creation just failed for good: if that is the preview and
+/// its removal is refused too, the service under its name is not this environment's (deploy
+/// refused it for that) and is left alone.
+pub async fn remove_all(
+    ctx: &Ctx,
+    config: &Config,
+    record: &Record,
+    failed_step: Option<&str>,
+) -> Result<(), ProvisionError> {
+    let (pool, name) = (ctx.control_db()?, &record.name);
+    let started = |step: &&&str| matches!(record.resources.get(**step).map(String::as_str), Some(s) if s != "skipped");
+    for step in STEPS.iter().rev().filter(started) {
+        match remove(ctx, config, record, step).await {
+            Ok(()) => {}
+            Err(e) if e.retryable => {
+                return Err(ProvisionError::Transient {
+                    step,
+                    reason: format!("removing: {}", e.reason),
+                })
+            }
+            Err(e) if *step == "service" && failed_step == Some("service") => {
+                tracing::warn!(environment = %name, reason = %e.reason, "preview left alone");
+            }
+            Err(e) => {
+                let failure = (format!("teardown:{step}"), &e.reason);
+                state::set_status(pool, name, "deleting", Some((&failure.0, failure.1))).await?;
+                return Err(ProvisionError::Rejected(format!(
+                    "environment {name}: removing {step} failed for good: {}; the environment stays \
+                     `deleting` with what is left; fix the cause and request its teardown again",
+                    e.reason
+                )));
+            }
+        }
+        state::forget_step(pool, name, step).await?;
     }
     Ok(())
 }

@@ -29,10 +29,14 @@ pub struct Record {
     pub outputs: BTreeMap<String, String>,
     /// When the TTL sweep removes it.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The request that (last) claimed the name; a tombstone's teardown event.
+    pub request_id: String,
+    /// For a `deleted` row, the tombstone: requests published before it are refused.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str =
-    "name, status, spec_hash, owner, tier, labels, resources, outputs, expires_at";
+const COLUMNS: &str = "name, status, spec_hash, owner, tier, labels, resources, outputs, \
+     expires_at, request_id, deleted_at";
 
 fn record(row: &sqlx::postgres::PgRow) -> Result<Record, sqlx::Error> {
     let decode = |e: String| sqlx::Error::Decode(e.into());
@@ -52,6 +56,8 @@ fn record(row: &sqlx::postgres::PgRow) -> Result<Record, sqlx::Error> {
         resources: json("resources")?,
         outputs: json("outputs")?,
         expires_at: row.try_get("expires_at")?,
+        request_id: row.try_get("request_id")?,
+        deleted_at: row.try_get("deleted_at")?,
     })
 }
 
@@ -131,11 +137,71 @@ pub async fn set_status(
     .map(drop)
 }
 
-/// Names of live environments whose TTL has passed.
+/// Forgets a step once its resource is removed, so a resumed teardown starts after it and a
+/// failed one shows what is left.
+pub async fn forget_step(pool: &PgPool, name: &EnvName, step: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE control.environments SET resources = resources - $2::text, updated_at = now() \
+         WHERE name = $1",
+    )
+    .bind(name.as_str())
+    .bind(step)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// The teardown's time as a tombstone: the event's publish time, never later than now (a
+/// publisher's clock cannot block a name for the future), now when the event has none.
+const TOMBSTONE: &str = "LEAST(coalesce($2, now()), now())";
+
+/// Marks the environment deleted (its resources are gone) with the teardown's tombstone.
+pub async fn mark_deleted(
+    pool: &PgPool,
+    name: &EnvName,
+    at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE control.environments SET status = 'deleted', failure = NULL, resources = '{{}}'::jsonb, \
+         updated_at = now(), deleted_at = {TOMBSTONE} WHERE name = $1"
+    ))
+    .bind(name.as_str())
+    .bind(at)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// A teardown for a name that is unknown or already deleted: records (or moves forward) the
+/// name's tombstone, as a `deleted` row, so a request published before this teardown but
+/// delivered after it is refused. `event_id` stands in the row's `request_id`.
+pub async fn tombstone(
+    pool: &PgPool,
+    name: &EnvName,
+    at: Option<DateTime<Utc>>,
+    event_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO control.environments (name, spec, spec_hash, owner, tier, status, request_id, deleted_at) \
+         VALUES ($1, '{{}}', '', '', 'ephemeral', 'deleted', $3, {TOMBSTONE}) \
+         ON CONFLICT (name) DO UPDATE SET deleted_at = GREATEST(environments.deleted_at, EXCLUDED.deleted_at) \
+         WHERE environments.status = 'deleted'"
+    ))
+    .bind(name.as_str())
+    .bind(at)
+    .bind(event_id)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// Names of environments the sweep must remove: live ones whose TTL has passed, and every
+/// teardown left halfway (`deleting`, whatever its TTL), which is resumed to completion.
 pub async fn expired(pool: &PgPool) -> Result<Vec<EnvName>, sqlx::Error> {
     let names: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM control.environments WHERE status IN ('ready', 'failed', 'provisioning') \
-         AND expires_at <= now() ORDER BY expires_at",
+        "SELECT name FROM control.environments WHERE status = 'deleting' \
+         OR (status IN ('ready', 'failed', 'provisioning') AND expires_at <= now()) \
+         ORDER BY expires_at NULLS FIRST",
     )
     .fetch_all(pool)
     .await?;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod cloud_run;
 pub mod gcs_labels;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -58,8 +59,11 @@ impl Stack {
     ) -> Self {
         let postgres = Postgres::start().await;
         postgres.require_passwords().await;
-        let control = PgPool::connect(&postgres.fresh_database().await)
-            .await
+        // Built as production builds it (`shared::run` through the crate-private
+        // `shared::db::connect_lazy`): lazy, 8 connections.
+        let control = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .connect_lazy(&postgres.fresh_database().await)
             .expect("control db");
         shared::ledger::MIGRATOR
             .run(&control)
@@ -117,9 +121,21 @@ impl Stack {
         ty: &str,
         data: serde_json::Value,
     ) -> Result<Outcome, ProvisionError> {
+        self.deliver_at(id, ty, data, None).await
+    }
+
+    /// [`Self::deliver`], published at `time` (Pub/Sub's `publishTime`).
+    pub async fn deliver_at(
+        &self,
+        id: &str,
+        ty: &str,
+        data: serde_json::Value,
+        time: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Outcome, ProvisionError> {
         let raw = events::delivery::bare(ty, serde_json::to_vec(&data).unwrap());
         let raw = RawEvent {
             id: id.to_owned(),
+            time,
             ..raw
         };
         let event: Event<ProvisionerEvent> = raw.typed().expect("valid event");
