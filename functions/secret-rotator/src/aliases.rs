@@ -28,11 +28,13 @@ impl Rotor<'_> {
         .await
     }
 
-    /// After a failure: the untested or failed new version loses `pending` and is disabled.
+    /// After a failure: the untested or failed new version loses `pending` and is disabled,
+    /// once `current` works again (single-user mode may have to set its password back).
     pub async fn abandon(&self, pending: Option<u64>) -> Result<(), StepError> {
         let Some(pending) = pending else {
             return Ok(());
         };
+        self.restore_current(pending).await?;
         self.update_aliases(|aliases| {
             let ours = aliases.get("pending") == Some(&pending);
             Ok(ours && aliases.remove("pending").is_some())

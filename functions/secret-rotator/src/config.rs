@@ -5,6 +5,8 @@ use std::time::Duration;
 use events::Tier;
 use shared::env::{ConfigError, Env};
 
+use crate::registry::MAX_PERIOD_DAYS;
+
 /// Every setting, with its variable in the README's table.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -28,6 +30,10 @@ pub struct Config {
     /// `REQUIRE_TLS`: test logins use TLS even when the credential says `prefer` or less,
     /// and fail rather than fall back to plaintext.
     pub require_tls: bool,
+    /// `PROJECT_NUMBER` and `GOOGLE_CLOUD_PROJECT`: the project whose Secret Manager
+    /// notifications are ours. Notifications name the project by number; one naming neither
+    /// is rejected, so a same-named secret in another project is never rotated here.
+    pub projects: Vec<String>,
 }
 
 impl Config {
@@ -36,8 +42,11 @@ impl Config {
         let password_length = shared::password::length_from_env(env)?;
         let days = |name: &str, default: u32| -> Result<u32, ConfigError> {
             match env.parse_or(name, default)? {
-                0 => Err(ConfigError::new(name, "must be at least 1 day")),
-                n => Ok(n),
+                n @ 1..=MAX_PERIOD_DAYS => Ok(n),
+                _ => Err(ConfigError::new(
+                    name,
+                    format!("must be from 1 to {MAX_PERIOD_DAYS} days"),
+                )),
             }
         };
         let tier = |suffix: &str| -> Result<Option<u32>, ConfigError> {
@@ -60,6 +69,11 @@ impl Config {
                 env.parse_or("MIN_ROTATION_INTERVAL_MS", 300_000)?,
             ),
             require_tls: env.switch("REQUIRE_TLS")?.unwrap_or(false),
+            projects: ["PROJECT_NUMBER", "GOOGLE_CLOUD_PROJECT"]
+                .iter()
+                .filter_map(|name| env.optional(name))
+                .filter(|p| !p.is_empty())
+                .collect(),
         })
     }
 
@@ -95,6 +109,7 @@ mod tests {
         for (name, value) in [
             ("PASSWORD_LENGTH", "16"),
             ("ROTATION_POLICY_DAYS_DEV", "0"),
+            ("ROTATION_POLICY_DAYS", "99999999"),
             ("REQUIRE_TLS", "maybe"),
         ] {
             let err = Config::from_env(&Env::from_pairs([(name, value)])).expect_err(name);

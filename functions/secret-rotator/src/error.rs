@@ -12,12 +12,20 @@ pub enum RotateError {
     #[error("secret {0} is being rotated by another delivery")]
     Busy(String),
     /// The last rotation is too recent: its demoted credential must stay valid a while.
-    #[error("secret {secret} was rotated less than {wait_ms} ms ago; retry later")]
+    /// Rejected at once with the reason (waiting it out by redelivery would spend every
+    /// delivery attempt and dead-letter the request with no reason); the daily sweep
+    /// rotates the secret when it is due.
+    #[error(
+        "secret {secret} was rotated less than {wait_ms} ms ago (MIN_ROTATION_INTERVAL_MS: the \
+         credential it demoted must keep working that long); ask again after {not_before}"
+    )]
     TooSoon {
         /// The secret.
         secret: String,
         /// The minimum interval.
         wait_ms: u128,
+        /// When a rotation may be asked for again.
+        not_before: chrono::DateTime<chrono::Utc>,
     },
     /// A step failed for good; `current` is untouched and `secret.rotation.failed` was
     /// published.
@@ -58,8 +66,8 @@ pub enum RotateError {
 impl Classify for RotateError {
     fn disposition(&self) -> Disposition {
         match self {
-            Self::Rejected(_) | Self::Failed { .. } => Disposition::Reject,
-            Self::Busy(_) | Self::TooSoon { .. } => Disposition::Retry { quiet: true },
+            Self::Rejected(_) | Self::Failed { .. } | Self::TooSoon { .. } => Disposition::Reject,
+            Self::Busy(_) => Disposition::Retry { quiet: true },
             Self::Transient { .. } | Self::Control(_) | Self::Missing(_) | Self::Publish(_) => {
                 Disposition::Retry { quiet: false }
             }

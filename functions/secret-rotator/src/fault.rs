@@ -49,3 +49,11 @@ pub fn check(secret: &str, point: &str) -> Result<(), RotateError> {
     let _ = (secret, point);
     Ok(())
 }
+
+/// Panics if `point` is armed for `secret` (and disarms it): the sweep's isolation test.
+#[inline]
+pub fn panic_if_armed(secret: &str, point: &str) {
+    if check(secret, point).is_err() {
+        panic!("fault injected: panic at {point} for {secret}");
+    }
+}

@@ -16,6 +16,7 @@ mod lock;
 mod login;
 mod registry;
 mod request;
+mod restore;
 mod rotate;
 mod state;
 mod steps;

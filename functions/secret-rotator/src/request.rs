@@ -1,16 +1,16 @@
 //! On-demand rotations: `rotation.requested` (by secret or by environment) and Secret
 //! Manager's `SECRET_ROTATE` notification.
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use events::names::SecretId;
 use events::rotation::{RotationManualRequired, RotationRequested};
 use events::secret_manager::{SecretEventType, SecretManagerNotification};
-use events::OutgoingEvent;
+use events::{labels, OutgoingEvent};
 use shared::{Ctx, Outcome};
 
 use crate::error::RotateError;
 use crate::registry::{self, Mode};
-use crate::{rotate::rotate, Config};
+use crate::{rotate::rotate, sweep::later, Config};
 
 /// `rotation.requested`: the secret, or every database credentials secret of the environment.
 pub async fn requested(
@@ -30,8 +30,8 @@ pub async fn requested(
     let names = ctx
         .secrets()?
         .list_secrets(&[
-            ("managed-by", "groundskeeper"),
-            ("environment", environment.as_str()),
+            (labels::MANAGED_BY, labels::MANAGED_BY_VALUE),
+            (labels::ENVIRONMENT, environment.as_str()),
         ])
         .await
         .map_err(|e| RotateError::Transient {
@@ -78,6 +78,7 @@ pub async fn notified(
                 notification.secret_id
             ))
         })?;
+    check_project(config, &notification.secret_id)?;
     let info = ctx
         .secrets()?
         .get_secret(secret.as_str())
@@ -97,8 +98,7 @@ pub async fn notified(
             let manual = RotationManualRequired {
                 secret,
                 last_rotated,
-                due_at: last_rotated
-                    .map_or_else(Utc::now, |l| l + TimeDelta::days(i64::from(policy.days))),
+                due_at: last_rotated.map_or_else(Utc::now, |l| later(l, policy.period())),
                 policy_days: policy.days,
             };
             let id = format!("{id}/manual_required");
@@ -108,4 +108,25 @@ pub async fn notified(
         }
         Ok(_) => rotate(ctx, config, &secret, id).await,
     }
+}
+
+/// Secret ids are unique per project only: a notification for another project's secret of
+/// the same name (a shared or misrouted topic) must not rotate ours.
+fn check_project(config: &Config, secret_id: &str) -> Result<(), RotateError> {
+    let project = secret_id.split('/').nth(1).unwrap_or_default();
+    if config.projects.iter().any(|ours| ours == project) {
+        return Ok(());
+    }
+    Err(RotateError::Rejected(if config.projects.is_empty() {
+        format!(
+            "secretId {secret_id:?}: this service does not know its project; set PROJECT_NUMBER \
+             to accept Secret Manager notifications"
+        )
+    } else {
+        format!(
+            "secretId {secret_id:?} is in project {project}, not this service's ({}); \
+             not rotated",
+            config.projects.join(" / ")
+        )
+    }))
 }

@@ -69,6 +69,7 @@ async fn run(
                 return Err(RotateError::TooSoon {
                     secret: secret.to_owned(),
                     wait_ms: config.min_rotation_interval.as_millis(),
+                    not_before: crate::sweep::later(since, interval(config)),
                 });
             }
             state::begin(pool, secret, rotation_id, policy.mode.as_str()).await?;
@@ -165,7 +166,7 @@ async fn drive(r: &Rotor<'_>) -> Result<Outcome, RotateError> {
                     secret: s.parse().map_err(|_| incomplete())?,
                     environment: info
                         .labels
-                        .get("environment")
+                        .get(events::labels::ENVIRONMENT)
                         .and_then(|e| e.parse::<EnvName>().ok()),
                     version: pending.to_string(),
                     previous_version: Some(base()?.to_string()),

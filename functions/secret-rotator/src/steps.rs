@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use events::names::DbIdent;
-use shared::backends::databases::{scram, DbError};
+use shared::backends::databases::DbError;
 use shared::backends::secrets::{SecretInfo, SecretStore, VersionState};
 use shared::Ctx;
 
@@ -35,7 +35,7 @@ impl Rotor<'_> {
             .ok_or_else(|| StepError::permanent(format!("secret {} vanished", self.secret)))
     }
 
-    async fn read(&self, version: u64) -> Result<Credential, StepError> {
+    pub(crate) async fn read(&self, version: u64) -> Result<Credential, StepError> {
         let payload = self
             .secrets
             .access(self.secret, &version.to_string())
@@ -130,12 +130,7 @@ impl Rotor<'_> {
                 .set_password(target, &new.password)
                 .await?);
         }
-        let invalid = |e: String| StepError::permanent(format!("unusable password: {e}"));
-        let verifier = scram::verifier(&new.password).map_err(|e| invalid(e.to_string()))?;
-        let literal = scram::quote_literal(&verifier).ok_or_else(|| invalid("NUL".into()))?;
-        // The login may switch to an owner role (`ALTER ROLE … SET role`, which RESET ROLE
-        // would restore), and only the session user may change its own password.
-        let sql = format!("SET ROLE NONE; ALTER ROLE SESSION_USER WITH PASSWORD {literal}");
+        let sql = crate::restore::own_password_sql(&new.password)?;
         let tls = self.config.require_tls;
         match self.read(base).await?.login(tls, Some(&sql)).await {
             Err(DbError::LoginFailed { .. }) if new.login(tls, None).await.is_ok() => Ok(()),

@@ -2,9 +2,12 @@
 //! policy, report it overdue when it is more than one period late, rotate it (or ask people
 //! to) when due, resume a rotation left in flight, and clean up old versions.
 
+use std::{any::Any, panic::AssertUnwindSafe};
+
 use chrono::{DateTime, TimeDelta, Utc};
-use events::rotation::{RotationManualRequired, RotationOverdue};
-use events::{names::SecretId, OutgoingEvent};
+use events::rotation::{RotationFailed, RotationManualRequired, RotationOverdue};
+use events::{labels, names::SecretId, OutgoingEvent};
+use futures::FutureExt;
 use shared::{Classify, Ctx, Disposition, Outcome};
 
 use crate::error::RotateError;
@@ -16,7 +19,7 @@ use crate::{grace, rotate::rotate, state, Config};
 pub async fn sweep(ctx: &Ctx, config: &Config, sweep_id: &str) -> Result<Outcome, RotateError> {
     let secrets = ctx.secrets()?;
     let names = secrets
-        .list_secrets(&[("managed-by", "groundskeeper")])
+        .list_secrets(&[(labels::MANAGED_BY, labels::MANAGED_BY_VALUE)])
         .await
         .map_err(|e| RotateError::Transient {
             secret: "*".into(),
@@ -25,19 +28,45 @@ pub async fn sweep(ctx: &Ctx, config: &Config, sweep_id: &str) -> Result<Outcome
         })?;
     let mut retry = None;
     for name in names {
-        match one(ctx, config, sweep_id, &name).await {
-            Ok(()) | Err(RotateError::Busy(_) | RotateError::TooSoon { .. }) => {}
+        // Each secret on its own, a panic included: one bad secret must not stop the sweep
+        // for every secret after it, every day.
+        let work = AssertUnwindSafe(one(ctx, config, sweep_id, &name)).catch_unwind();
+        match work.await {
+            Ok(Ok(()) | Err(RotateError::Busy(_) | RotateError::TooSoon { .. })) => {}
             // Failures were published; rejections say why the secret cannot be rotated.
-            Err(e) if e.disposition() == Disposition::Reject => {
+            Ok(Err(e)) if e.disposition() == Disposition::Reject => {
                 tracing::warn!(secret = %name, reason = %e, "not rotated");
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(secret = %name, reason = %e, "sweep will retry");
                 retry.get_or_insert(e);
             }
+            Err(panic) => report_panic(ctx, sweep_id, &name, panic_message(panic.as_ref())).await,
         }
     }
     retry.map_or(Ok(Outcome::Done), Err)
+}
+
+/// A secret's work panicked: logged and published as `secret.rotation.failed` (step
+/// `sweep`), and the sweep goes on. Not retried: it would panic again.
+async fn report_panic(ctx: &Ctx, sweep_id: &str, name: &str, message: String) {
+    let reason = format!("the sweep's work on this secret panicked: {message}");
+    tracing::error!(secret = name, reason, "sweep skipped a secret");
+    let Ok(secret) = name.parse::<SecretId>() else {
+        return;
+    };
+    let failed = RotationFailed {
+        secret,
+        step: "sweep".into(),
+        reason,
+    };
+    let id = format!("{sweep_id}/{name}/panicked");
+    if let Err(e) = ctx
+        .emit(OutgoingEvent::new(ctx.source(), id, &failed))
+        .await
+    {
+        tracing::warn!(secret = name, error = %e, "could not publish the failure");
+    }
 }
 
 async fn one(ctx: &Ctx, config: &Config, sweep_id: &str, name: &str) -> Result<(), RotateError> {
@@ -50,17 +79,29 @@ async fn one(ctx: &Ctx, config: &Config, sweep_id: &str, name: &str) -> Result<(
     let Some(info) = secrets.get_secret(name).await.map_err(transient)? else {
         return Ok(());
     };
-    let Ok(policy) = registry::policy(config, &info) else {
-        return Ok(()); // not under a rotation policy
+    crate::fault::panic_if_armed(name, "sweep:panic");
+    let policy = match registry::policy(config, &info) {
+        Ok(policy) => policy,
+        Err(why) => {
+            tracing::debug!(secret = name, why, "not under a rotation policy");
+            return Ok(());
+        }
     };
+    if let Some(why) = &policy.misconfigured {
+        tracing::warn!(
+            secret = name,
+            why,
+            "misconfigured rotation label; the policy applies"
+        );
+    }
     let Ok(secret) = name.parse::<SecretId>() else {
         return Ok(());
     };
-    let (now, period) = (Utc::now(), TimeDelta::days(i64::from(policy.days)));
+    let (now, period) = (Utc::now(), policy.period());
     let last_rotated = registry::last_rotated(&info);
-    let due_at = last_rotated.map_or(now, |last| last + period);
-    record(ctx, name, policy, last_rotated, due_at).await?;
-    if now > due_at + period {
+    let due_at = last_rotated.map_or(now, |last| later(last, period));
+    record(ctx, name, &policy, last_rotated, due_at).await?;
+    if now > later(due_at, period) {
         let overdue = RotationOverdue {
             secret: secret.clone(),
             last_rotated,
@@ -97,7 +138,8 @@ async fn one(ctx: &Ctx, config: &Config, sweep_id: &str, name: &str) -> Result<(
         rotate(ctx, config, &secret, &format!("{sweep_id}/{name}")).await?;
         if let Some(info) = secrets.get_secret(name).await.map_err(transient)? {
             let last = registry::last_rotated(&info);
-            record(ctx, name, policy, last, last.map_or(now, |l| l + period)).await?;
+            let due_at = last.map_or(now, |l| later(l, period));
+            record(ctx, name, &policy, last, due_at).await?;
         }
     }
     if ctx.is_dry_run() {
@@ -106,11 +148,25 @@ async fn one(ctx: &Ctx, config: &Config, sweep_id: &str, name: &str) -> Result<(
     grace::clean(ctx, config, name).await
 }
 
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// `at + period`, saturating at the end of time instead of panicking.
+pub(crate) fn later(at: DateTime<Utc>, period: TimeDelta) -> DateTime<Utc> {
+    at.checked_add_signed(period)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Upserts the secret's row in `control.rotation_policies` (not in a dry run).
 async fn record(
     ctx: &Ctx,
     name: &str,
-    policy: Policy,
+    policy: &Policy,
     last_rotated: Option<DateTime<Utc>>,
     due_at: DateTime<Utc>,
 ) -> Result<(), RotateError> {

@@ -7,6 +7,7 @@ mod support;
 use events::names::{EnvName, LoginSlot};
 use secret_rotator::{fault, RotateError};
 use shared::backends::databases::DatabaseAdmin;
+use shared::backends::secrets::SecretStore;
 use shared::backends::secrets::VersionState;
 use support::*;
 
@@ -111,4 +112,42 @@ async fn a_pending_version_that_stopped_working_is_never_promoted() {
     login(&stack.current(&secret).await).await.unwrap();
     assert_eq!(stack.emitted_of(FAILED)[0]["step"], "test");
     assert!(stack.emitted_of(ROTATED).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_single_user_rotation_after_set_leaves_a_current_that_logs_in() {
+    let stack = Stack::start(FAST).await;
+    let secret = stack.provision_single_user(&env_name("abandon")).await;
+    let before = stack.current(&secret).await;
+    // Crash after `set`: the role already has the pending password.
+    fault::arm(secret.as_str(), "finish:before");
+    stack.request("a1", &secret).await.unwrap_err();
+    // Meanwhile someone re-adds the old credential and points `current` at it, so the
+    // finish step cannot promote and the rotation fails for good.
+    let v = stack
+        .store
+        .add_version(secret.as_str(), &before.to_payload())
+        .await
+        .unwrap();
+    let info = stack.info(&secret).await;
+    let mut aliases = info.aliases.clone();
+    aliases.insert("current".into(), v);
+    stack
+        .store
+        .update_aliases(secret.as_str(), &aliases, &info.etag)
+        .await
+        .unwrap();
+
+    let err = stack.request("a1", &secret).await.unwrap_err();
+
+    assert!(
+        matches!(err, RotateError::Failed { step: "finish", .. }),
+        "{err}"
+    );
+    let info = stack.info(&secret).await;
+    assert_eq!(info.alias("current"), Some(v));
+    assert_eq!(info.version_state(2), Some(VersionState::Disabled));
+    login(&stack.current(&secret).await)
+        .await
+        .expect("`current` logs in after the rotation was abandoned");
 }

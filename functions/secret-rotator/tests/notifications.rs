@@ -9,6 +9,12 @@ mod support;
 use shared::Outcome;
 use support::*;
 
+/// This service's project: Secret Manager names it by number in `secretId`.
+const OURS: &[(&str, &str)] = &[
+    ("MIN_ROTATION_INTERVAL_MS", "0"),
+    ("PROJECT_NUMBER", "123456789012"),
+];
+
 fn push(event_type: &str, secret_id: &str, message_id: &str) -> events::RawEvent {
     let body = serde_json::json!({
         "message": {
@@ -23,7 +29,7 @@ fn push(event_type: &str, secret_id: &str, message_id: &str) -> events::RawEvent
 
 #[tokio::test]
 async fn secret_rotate_rotates_the_named_secret_and_other_types_are_ignored() {
-    let stack = Stack::start(FAST).await;
+    let stack = Stack::start(OURS).await;
     let secret = stack.provision(&env_name("notified")).await;
     let resource = format!("projects/123456789012/secrets/{secret}");
 
@@ -62,7 +68,7 @@ async fn secret_rotate_rotates_the_named_secret_and_other_types_are_ignored() {
 
 #[tokio::test]
 async fn secret_rotate_for_manual_or_foreign_secrets_does_not_rotate() {
-    let stack = Stack::start(FAST).await;
+    let stack = Stack::start(OURS).await;
     let manual = format!("{}-api-key", env_name("manual"));
     stack
         .create_secret(
@@ -79,7 +85,7 @@ async fn secret_rotate_for_manual_or_foreign_secrets_does_not_rotate() {
             stack.config.clone(),
             push(
                 "SECRET_ROTATE",
-                &format!("projects/1/secrets/{manual}"),
+                &format!("projects/123456789012/secrets/{manual}"),
                 "m1",
             ),
         )
@@ -90,7 +96,7 @@ async fn secret_rotate_for_manual_or_foreign_secrets_does_not_rotate() {
             stack.config.clone(),
             push(
                 "SECRET_ROTATE",
-                &format!("projects/1/secrets/{foreign}"),
+                &format!("projects/123456789012/secrets/{foreign}"),
                 "f1",
             ),
         )
@@ -122,5 +128,47 @@ async fn secret_rotate_for_manual_or_foreign_secrets_does_not_rotate() {
         matches!(malformed, secret_rotator::RotateError::Rejected(_)),
         "{malformed}"
     );
+    assert!(stack.emitted_of(ROTATED).is_empty());
+}
+
+#[tokio::test]
+async fn secret_rotate_for_a_same_named_secret_in_another_project_does_not_rotate_ours() {
+    let stack = Stack::start(OURS).await;
+    let secret = stack.provision(&env_name("elsewhere")).await;
+
+    let other_project = stack
+        .deliver_with(
+            stack.config.clone(),
+            push(
+                "SECRET_ROTATE",
+                &format!("projects/999999999999/secrets/{secret}"),
+                "p1",
+            ),
+        )
+        .await
+        .unwrap_err();
+    // A service that was not told its project number cannot tell: it rotates nothing.
+    let unconfigured = stack
+        .deliver_with(
+            stack.with_config(FAST),
+            push(
+                "SECRET_ROTATE",
+                &format!("projects/123456789012/secrets/{secret}"),
+                "p2",
+            ),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&other_project, secret_rotator::RotateError::Rejected(why)
+            if why.contains("999999999999") && why.contains("not this service's")),
+        "{other_project}"
+    );
+    assert!(
+        matches!(&unconfigured, secret_rotator::RotateError::Rejected(why) if why.contains("PROJECT_NUMBER")),
+        "{unconfigured}"
+    );
+    assert_eq!(stack.aliases(&secret).await.get("current"), Some(&1));
     assert!(stack.emitted_of(ROTATED).is_empty());
 }

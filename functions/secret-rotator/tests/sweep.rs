@@ -124,3 +124,71 @@ async fn the_sweep_rotates_due_secrets_reports_overdue_ones_and_reminds_of_manua
         .unwrap();
     assert_eq!(stack.emitted_of(ROTATED).len(), 2);
 }
+
+#[tokio::test]
+async fn bad_rotation_labels_fall_back_to_the_policy_and_stop_no_other_secret() {
+    let stack = Stack::start(FAST).await;
+    // Sorted first, so the old sweep met them before the good one.
+    let huge = stack
+        .provision_with(
+            &env_name("aa-huge"),
+            &[("rotation-period-days", "99999999")],
+        )
+        .await;
+    let unknown = stack
+        .provision_with(&env_name("ab-odd"), &[("rotation", "sometimes")])
+        .await;
+    let good = stack.provision(&env_name("zz-good")).await;
+    for secret in [&huge, &unknown, &good] {
+        age(&stack, secret.as_str(), 40).await;
+    }
+
+    stack
+        .deliver("sweep-bad", DUE, serde_json::json!({}))
+        .await
+        .unwrap();
+
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        secrets_in(&stack.emitted_of(ROTATED)),
+        set(&[huge.as_str(), unknown.as_str(), good.as_str()]),
+        "every database credential was rotated on the platform policy"
+    );
+    let days: Vec<(String, i32)> =
+        sqlx::query_as("SELECT secret, policy_days FROM control.rotation_policies")
+            .fetch_all(&stack.control)
+            .await
+            .unwrap();
+    assert!(days.iter().all(|(_, d)| *d == 30), "{days:?}");
+}
+
+#[tokio::test]
+async fn a_panic_in_one_secret_s_work_is_reported_and_the_sweep_goes_on() {
+    let stack = Stack::start(FAST).await;
+    let first = stack.provision(&env_name("aa-panics")).await;
+    let second = stack.provision(&env_name("zz-after")).await;
+    age(&stack, first.as_str(), 40).await;
+    age(&stack, second.as_str(), 40).await;
+    secret_rotator::fault::arm(first.as_str(), "sweep:panic");
+
+    // Through the runtime's dispatch path, which catches a handler's panic too — but then
+    // retries the whole sweep, which would meet the same panic every day.
+    let decisions = stack
+        .dispatch_until_settled(
+            stack.config.clone(),
+            raw("sweep-p", DUE, serde_json::json!({})),
+            1,
+        )
+        .await;
+
+    assert_eq!(decisions, [shared::Decision::Done]);
+    assert_eq!(
+        secrets_in(&stack.emitted_of(ROTATED)),
+        [second.to_string()].into()
+    );
+    let failed = stack.emitted_of(FAILED);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["secret"], first.as_str());
+    assert_eq!(failed[0]["step"], "sweep");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("panicked"));
+}

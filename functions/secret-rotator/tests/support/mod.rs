@@ -18,6 +18,10 @@ use shared::backends::{
     secrets::{LocalSecretStore, SecretStore},
     Plan,
 };
+use shared::config::RuntimeConfig;
+use shared::dispatch::{DispatchOptions, Dispatcher};
+use shared::ledger::Ledger;
+use shared::Decision;
 use shared::{env::Env, Backends, Ctx, Event, Outcome};
 use sqlx::{Connection, PgConnection, PgPool};
 use testbed::Postgres;
@@ -39,10 +43,21 @@ impl Stack {
     pub async fn start(settings: &[(&str, &str)]) -> Self {
         let postgres = Postgres::start().await;
         postgres.require_passwords().await;
-        let control = PgPool::connect(&postgres.fresh_database().await)
+        // The control pool exactly as production builds it (`shared::backends`: 8
+        // connections, connected on demand, migrated), so the tests meet its limits.
+        let runtime = RuntimeConfig::from_env(
+            &Env::from_pairs([
+                ("DATABASE_URL", postgres.fresh_database().await),
+                ("PUBSUB_EMULATOR_HOST", "127.0.0.1:9".to_owned()), // replaced below, never used
+            ]),
+            "secret-rotator",
+        )
+        .unwrap();
+        let control = shared::backends(&runtime)
             .await
+            .unwrap()
+            .control_db
             .unwrap();
-        shared::ledger::MIGRATOR.run(&control).await.unwrap();
         let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).unwrap();
         let store = Arc::new(LocalSecretStore::new(control.clone()));
         let published = Arc::new(RecordingPublisher::new(Plan::default()));
@@ -77,6 +92,17 @@ impl Stack {
 
     /// Provisions environment `name` (tier dev) like env-provisioner; returns its secret.
     pub async fn provision(&self, name: &str) -> SecretId {
+        self.provision_with(name, &[]).await
+    }
+
+    /// [`Stack::provision`] of a unique environment, the `i`-th of a batch.
+    pub async fn provision_at(&self, i: usize) -> SecretId {
+        self.provision(&env_name(&format!("n{i}"))).await
+    }
+
+    /// [`Stack::provision`], with `extra` labels on the secret (as a platform operator, or an
+    /// old bug, might have left them).
+    pub async fn provision_with(&self, name: &str, extra: &[(&str, &str)]) -> SecretId {
         let env: EnvName = name.parse().unwrap();
         let a = env.login_role(LoginSlot::A);
         self.admin
@@ -101,15 +127,82 @@ impl Stack {
             "user": a, "password": password.expose_secret(), "sslmode": endpoint.sslmode,
         });
         let secret = env.secret_id(Tier::Dev);
-        let labels = [
+        let mut labels = vec![
             ("managed-by", "groundskeeper"),
             ("environment", name),
             ("tier", "dev"),
             ("owner", "ci_example_com"),
         ];
+        labels.extend_from_slice(extra);
         self.create_secret(secret.as_str(), &labels, &payload.to_string())
             .await;
         secret
+    }
+
+    /// Provisions environment `name` and returns a second secret, `NAME-app-db-credentials`,
+    /// labelled `rotation=single-user`, for its `_a` role alone (a database the platform
+    /// does not own: one login role).
+    pub async fn provision_single_user(&self, name: &str) -> SecretId {
+        let env_secret = self.provision(name).await;
+        let mut payload: serde_json::Value = serde_json::from_str(
+            self.store
+                .access(env_secret.as_str(), "current")
+                .await
+                .unwrap()
+                .expose_secret(),
+        )
+        .unwrap();
+        payload["user"] = format!("env_{}_a", name.replace('-', "_")).into();
+        let secret: SecretId = format!("{name}-app-db-credentials").parse().unwrap();
+        self.create_secret(
+            secret.as_str(),
+            &[("managed-by", "groundskeeper"), ("rotation", "single-user")],
+            &payload.to_string(),
+        )
+        .await;
+        secret
+    }
+
+    /// The runtime's dispatch path over this stack, as production builds it: the ledger,
+    /// the dead-letter topic [`DEAD_LETTERS`], the delivery timeout, panic catching.
+    pub fn dispatcher(
+        &self,
+        config: Arc<Config>,
+    ) -> Dispatcher<RotatorEvent, impl shared::Handler<RotatorEvent>> {
+        let ledger = Ledger::with_pool(
+            self.control.clone(),
+            "secret-rotator",
+            Duration::from_secs(60),
+        );
+        let options = DispatchOptions {
+            ledger: Some(ledger),
+            dead_letter_topic: DEAD_LETTERS.into(),
+            timeout: Duration::from_secs(120),
+        };
+        let config = Arc::unwrap_or_clone(config);
+        Dispatcher::new(secret_rotator::handler(config), self.ctx.clone(), options)
+    }
+
+    /// Delivers `raw` through [`Stack::dispatcher`] as Pub/Sub would: again while the
+    /// decision is a retry (up to `attempts` times); returns every decision.
+    pub async fn dispatch_until_settled(
+        &self,
+        config: Arc<Config>,
+        raw: RawEvent,
+        attempts: usize,
+    ) -> Vec<Decision> {
+        let dispatcher = self.dispatcher(config);
+        let mut decisions = Vec::new();
+        for _ in 0..attempts {
+            let decision = dispatcher.dispatch_raw(raw.clone()).await;
+            let retry = matches!(decision, Decision::Retry { .. });
+            decisions.push(decision);
+            if !retry {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        decisions
     }
 
     /// A secret with labels and one version aliased `current`.
@@ -245,6 +338,9 @@ pub fn env_name(prefix: &str) -> String {
         .trim_end_matches('-')
         .to_owned()
 }
+
+/// The dead-letter topic of [`Stack::dispatcher`].
+pub const DEAD_LETTERS: &str = "secret-rotator-dead-letter";
 
 pub const REQUESTED: &str = "dev.groundskeeper.rotation.requested.v1";
 pub const DUE: &str = "dev.groundskeeper.rotation.due.v1";
