@@ -528,3 +528,16 @@ async fn the_service_refuses_unauthenticated_pushes_before_running_the_handler()
     assert_eq!(push(valid, "a-5").await, StatusCode::NO_CONTENT);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn an_empty_allowlist_admits_no_one() {
+    let server = JwksServer::start().await;
+    let token = google_key().sign("k1", &push_claims());
+    // Anyone can mint a Google-signed token for our audience with their own account.
+    assert_refused(
+        verify_token(&server.auth_allowing(Vec::new()), &token).await,
+        AuthError::EmailNotAllowed {
+            email: EMAIL.to_owned(),
+        },
+    );
+}
