@@ -65,16 +65,19 @@ async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> 
         (Some(url), true) => Some(
             Ledger::connect(url, &config.service, config.lease)
                 .await
-                .context("connecting the idempotency ledger (DATABASE_URL)")?,
+                .context("connecting the idempotency ledger (DATABASE_URL)")?
+                .with_retention(config.ledger_retention),
         ),
         _ => None,
     };
     let auth = match &config.push_auth {
         Some(auth) => Some(PushAuth::new(auth.clone())),
+        // The config allows this only off Cloud Run or with PUSH_AUTH=off-behind-iam.
         None => {
             tracing::warn!(
-                "PUSH AUTHENTICATION IS OFF: any caller can deliver events. \
-                 Set PUSH_AUDIENCE (and PUSH_ALLOWED_EMAILS) in production."
+                "push authentication is off in this process: callers are not checked here. \
+                 On Cloud Run set PUSH_AUDIENCE and PUSH_ALLOWED_EMAILS, or \
+                 PUSH_AUTH=off-behind-iam when Cloud Run's IAM check authenticates pushes."
             );
             None
         }

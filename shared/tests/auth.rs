@@ -169,7 +169,7 @@ impl JwksServer {
     }
 
     fn auth(&self) -> PushAuth {
-        self.auth_allowing(Vec::new())
+        self.auth_allowing(vec![EMAIL.to_owned()])
     }
 
     fn auth_allowing(&self, allowed_emails: Vec<String>) -> PushAuth {
