@@ -340,21 +340,31 @@ mod tests {
         let env = Env::from_pairs([("K_SERVICE", "echo")]);
         let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
         assert_eq!(err.name, "PUSH_AUDIENCE");
-        assert!(err.reason.contains("PUSH_AUTH=off-behind-iam"), "{}", err.reason);
+        assert!(
+            err.reason.contains("PUSH_AUTH=off-behind-iam"),
+            "{}",
+            err.reason
+        );
 
         let env = Env::from_pairs([("K_SERVICE", "echo"), ("PUSH_AUTH", "off-behind-iam")]);
         let cfg = RuntimeConfig::from_env(&env, "echo").unwrap();
         assert!(cfg.push_auth.is_none());
 
         let env = Env::from_pairs([("K_SERVICE", "echo"), ("PUSH_AUTH", "off")]);
-        assert_eq!(RuntimeConfig::from_env(&env, "echo").unwrap_err().name, "PUSH_AUTH");
+        assert_eq!(
+            RuntimeConfig::from_env(&env, "echo").unwrap_err().name,
+            "PUSH_AUTH"
+        );
     }
 
     #[test]
     fn an_audience_without_an_allow_list_is_refused_everywhere() {
         for pairs in [
             vec![("PUSH_AUDIENCE", "https://svc.run.app")],
-            vec![("PUSH_AUDIENCE", "https://svc.run.app"), ("K_SERVICE", "echo")],
+            vec![
+                ("PUSH_AUDIENCE", "https://svc.run.app"),
+                ("K_SERVICE", "echo"),
+            ],
         ] {
             let err = RuntimeConfig::from_env(&Env::from_pairs(pairs), "echo").unwrap_err();
             assert_eq!(err.name, "PUSH_ALLOWED_EMAILS");

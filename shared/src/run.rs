@@ -155,8 +155,29 @@ fn managed_databases(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn Da
     };
     let admin = PostgresAdmin::connect_lazy(url, None)
         .context("MANAGED_DATABASE_URL")?
-        .with_public_address(&config.managed_database_public);
+        .with_public_address(&config.managed_database_public)
+        .with_platform_databases(control_database_on(url, config.database_url.as_ref()));
     Ok(Some(Arc::new(admin)))
+}
+
+/// The control database's name when it lives on the managed server, which environment roles
+/// must then be kept out of.
+fn control_database_on(
+    managed: &secrecy::SecretString,
+    control: Option<&secrecy::SecretString>,
+) -> Option<events::names::DbIdent> {
+    use secrecy::ExposeSecret;
+    let parse = |url: &secrecy::SecretString| {
+        url.expose_secret()
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .ok()
+    };
+    let (managed, control) = (parse(managed)?, parse(control?)?);
+    let same_server =
+        managed.get_host() == control.get_host() && managed.get_port() == control.get_port();
+    same_server
+        .then(|| control.get_database()?.parse().ok())
+        .flatten()
 }
 
 async fn previews(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn PreviewServices>>> {

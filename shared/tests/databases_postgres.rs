@@ -26,7 +26,10 @@ async fn environment(admin: &PostgresAdmin, name: &str) -> Env {
         database: ident(&format!("env_{name}")),
         password: SecretString::from(format!("pw-{name}-correct-horse")),
     };
-    admin.create_owner_role(&env.owner).await.expect("owner role");
+    admin
+        .create_owner_role(&env.owner)
+        .await
+        .expect("owner role");
     admin
         .create_login_role(&env.login, &env.owner)
         .await
@@ -92,18 +95,28 @@ async fn a_role_holding_objects_and_privileges_elsewhere_is_still_dropped() {
     ))
     .await
     .expect("A's session");
-    sqlx::query("SELECT 1").execute(&session).await.expect("A works");
+    sqlx::query("SELECT 1")
+        .execute(&session)
+        .await
+        .expect("A works");
 
-    admin.terminate_sessions(&a.database).await.expect("terminate");
-    admin.drop_database(&a.database).await.expect("drop database");
+    admin
+        .terminate_sessions(&a.database)
+        .await
+        .expect("terminate");
+    admin
+        .drop_database(&a.database)
+        .await
+        .expect("drop database");
     assert!(admin.drop_role(&a.login).await.expect("login role dropped"));
     assert!(admin.drop_role(&a.owner).await.expect("owner role dropped"));
     assert!(!admin.role_exists(&a.login).await.expect("lookup"));
     assert!(!admin.role_exists(&a.owner).await.expect("lookup"));
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'shared_table'")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let kept: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'shared_table'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
     assert_eq!(kept, 1, "nobody else's object is dropped");
 }
 
@@ -118,4 +131,20 @@ async fn a_refusal_is_permanent_and_names_its_sqlstate() {
         .expect_err("the owner of a live database is not dropped");
     assert!(!error.is_retryable(), "{error}");
     assert!(error.to_string().contains("2BP01"), "{error}");
+}
+
+#[tokio::test]
+async fn the_control_database_is_closed_when_it_shares_the_server() {
+    let (postgres, admin) = server().await;
+    let control = postgres.fresh_database().await;
+    let control = ident(control.rsplit('/').next().expect("database name"));
+    let admin = admin.with_platform_databases([control.clone()]);
+    let a = environment(&admin, "a").await;
+    for database in [control, ident("template1")] {
+        let refused = admin.test_login(&database, &a.login, &a.password).await;
+        assert!(
+            matches!(refused, Err(DbError::LoginFailed { .. })),
+            "A's login must not connect to {database}: {refused:?}"
+        );
+    }
 }

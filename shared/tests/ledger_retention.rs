@@ -37,18 +37,25 @@ async fn pruning_removes_only_old_settled_entries_a_batch_at_a_time() {
     insert("other-service", "old-other", "done", 40).await;
 
     let retention = Duration::from_secs(32 * 24 * 3600);
-    assert_eq!(ledger.prune(retention, 2).await.expect("prune"), 2, "one bounded batch");
+    assert_eq!(
+        ledger.prune(retention, 2).await.expect("prune"),
+        2,
+        "one bounded batch"
+    );
     assert_eq!(ledger.prune(retention, 2).await.expect("prune"), 1);
     assert_eq!(ledger.prune(retention, 2).await.expect("prune"), 0);
-    let left: Vec<String> = sqlx::query_scalar(
-        "SELECT service || '/' || event_key FROM control.deliveries ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("select");
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT service || '/' || event_key FROM control.deliveries ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .expect("select");
     assert_eq!(
         left,
-        ["ledger-test/old-running", "ledger-test/recent", "other-service/old-other"],
+        [
+            "ledger-test/old-running",
+            "ledger-test/recent",
+            "other-service/old-other"
+        ],
         "recent, unsettled and other services' entries stay"
     );
 }

@@ -44,7 +44,11 @@ async fn a_real_replay_of_a_handled_event_is_a_duplicate_unless_forced() {
     let runs = Arc::new(AtomicUsize::new(0));
 
     replay(&config, &runs, &["--file", file]).await;
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "the first replay runs the event");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the first replay runs the event"
+    );
     replay(&config, &runs, &["--file", file]).await;
     assert_eq!(
         runs.load(Ordering::SeqCst),

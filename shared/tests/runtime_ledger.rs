@@ -185,7 +185,10 @@ async fn a_worker_that_overran_its_lease_cannot_settle_the_next_claim() {
         "a settle of a lost claim is an error, not a silent success"
     );
     assert!(
-        matches!(ledger.claim("//tests late-release").await, Ok(Claim::InFlight)),
+        matches!(
+            ledger.claim("//tests late-release").await,
+            Ok(Claim::InFlight)
+        ),
         "the late release must not free worker 2's lease for a third worker"
     );
 
@@ -195,7 +198,10 @@ async fn a_worker_that_overran_its_lease_cannot_settle_the_next_claim() {
     let third = claimed(&ledger, "//tests late-complete").await;
     assert!(first.complete("done").await.is_err());
     assert!(
-        matches!(ledger.claim("//tests late-complete").await, Ok(Claim::InFlight)),
+        matches!(
+            ledger.claim("//tests late-complete").await,
+            Ok(Claim::InFlight)
+        ),
         "the late completion must not settle worker 2's claim"
     );
 
