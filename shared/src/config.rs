@@ -44,9 +44,14 @@ pub struct RuntimeConfig {
     /// `IDEMPOTENCY_LEASE_SECS`: how long a claimed delivery is protected from duplicates
     /// before it counts as crashed and may run again.
     pub lease: Duration,
+    /// `IDEMPOTENCY_RETENTION_DAYS`: settled ledger entries older than this are pruned. It
+    /// must outlast any redelivery: Pub/Sub retains unacked messages at most 7 days, and a
+    /// subscription `seek` can replay a topic's retained messages up to 31 days back.
+    pub ledger_retention: Duration,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight deliveries may finish after SIGTERM.
     pub shutdown_grace: Duration,
-    /// `PUSH_AUDIENCE`, `PUSH_ALLOWED_EMAILS`, `PUSH_JWKS_URL`.
+    /// `PUSH_AUDIENCE`, `PUSH_ALLOWED_EMAILS`, `PUSH_JWKS_URL`. `None` only off Cloud Run
+    /// or with `PUSH_AUTH=off-behind-iam` (see [`PUSH_AUTH_OFF_BEHIND_IAM`]).
     pub push_auth: Option<AuthConfig>,
     /// `OBJECT_STORE_URL`: `gs://bucket/prefix` or `file:///path`.
     pub object_store_url: Option<String>,
@@ -66,6 +71,14 @@ pub struct RuntimeConfig {
     /// are skipped (there is no local Cloud Run).
     pub cloud_run_region: Option<String>,
 }
+
+/// `PUSH_AUTH=off-behind-iam`: the operator states that something else authenticates pushes
+/// (Cloud Run's IAM invoker check with `--no-allow-unauthenticated`, or a proxy), so a
+/// service on Cloud Run may start without `PUSH_AUDIENCE`.
+pub const PUSH_AUTH_OFF_BEHIND_IAM: &str = "off-behind-iam";
+
+/// Default of `IDEMPOTENCY_RETENTION_DAYS`: longer than a topic's 31-day maximum retention.
+pub const DEFAULT_LEDGER_RETENTION_DAYS: u64 = 32;
 
 /// Overrides of the managed server's address as clients see it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,13 +119,19 @@ impl RuntimeConfig {
                 "must be longer than DELIVERY_TIMEOUT_SECS, or a slow delivery would run twice",
             ));
         }
-        let push_auth = env.optional("PUSH_AUDIENCE").map(|audience| AuthConfig {
-            audience,
-            allowed_emails: env.list("PUSH_ALLOWED_EMAILS"),
-            jwks_url: env
-                .optional("PUSH_JWKS_URL")
-                .unwrap_or_else(|| GOOGLE_JWKS_URL.to_owned()),
-        });
+        let push_auth = push_auth(env)?;
+        let retention_days = positive(
+            env,
+            "IDEMPOTENCY_RETENTION_DAYS",
+            DEFAULT_LEDGER_RETENTION_DAYS,
+        )?;
+        if retention_days < 8 {
+            return Err(ConfigError::new(
+                "IDEMPOTENCY_RETENTION_DAYS",
+                "must be at least 8: Pub/Sub redelivers for up to 7 days, and an event whose \
+                 entry was pruned would run again",
+            ));
+        }
         let secret_store = match env.optional("SECRET_STORE").as_deref() {
             None | Some("local") => SecretStoreKind::Local,
             Some("secret-manager") => {
@@ -169,6 +188,7 @@ impl RuntimeConfig {
             idempotency,
             delivery_timeout,
             lease,
+            ledger_retention: Duration::from_secs(retention_days * 24 * 3600),
             shutdown_grace: Duration::from_secs(positive(env, "SHUTDOWN_GRACE_SECS", 8)?),
             push_auth,
             object_store_url,
@@ -187,6 +207,55 @@ impl RuntimeConfig {
             cloud_run_region,
         })
     }
+}
+
+/// Push authentication: required on Cloud Run (`K_SERVICE` set) unless explicitly handed to
+/// IAM; when configured, it names who may push, since any Google account can mint a token
+/// for our audience.
+fn push_auth(env: &Env) -> Result<Option<AuthConfig>, ConfigError> {
+    let off_behind_iam = match env.optional("PUSH_AUTH").as_deref() {
+        None => false,
+        Some(PUSH_AUTH_OFF_BEHIND_IAM) => true,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "PUSH_AUTH",
+                format!("invalid value {other:?}: the only value is {PUSH_AUTH_OFF_BEHIND_IAM}"),
+            ))
+        }
+    };
+    let Some(audience) = env.optional("PUSH_AUDIENCE") else {
+        if env.optional("K_SERVICE").is_some() && !off_behind_iam {
+            return Err(ConfigError::new(
+                "PUSH_AUDIENCE",
+                format!(
+                    "is required on Cloud Run (with PUSH_ALLOWED_EMAILS), or set \
+                     PUSH_AUTH={PUSH_AUTH_OFF_BEHIND_IAM} if Cloud Run's IAM check \
+                     authenticates pushes"
+                ),
+            ));
+        }
+        return Ok(None);
+    };
+    if off_behind_iam {
+        return Err(ConfigError::new(
+            "PUSH_AUTH",
+            "is off-behind-iam but PUSH_AUDIENCE is set: choose one",
+        ));
+    }
+    let allowed_emails = env.list("PUSH_ALLOWED_EMAILS");
+    if allowed_emails.is_empty() {
+        return Err(ConfigError::new(
+            "PUSH_ALLOWED_EMAILS",
+            "is required with PUSH_AUDIENCE: without it anyone could mint an accepted token",
+        ));
+    }
+    Ok(Some(AuthConfig {
+        audience,
+        allowed_emails,
+        jwks_url: env
+            .optional("PUSH_JWKS_URL")
+            .unwrap_or_else(|| GOOGLE_JWKS_URL.to_owned()),
+    }))
 }
 
 /// Refuses `variable` when it asks for a backend whose Google client this binary was built
@@ -264,6 +333,51 @@ mod tests {
         assert_eq!(auth.audience, "https://svc.run.app");
         assert_eq!(auth.allowed_emails, ["push@p.iam.gserviceaccount.com"]);
         assert_eq!(auth.jwks_url, GOOGLE_JWKS_URL);
+    }
+
+    #[test]
+    fn on_cloud_run_push_auth_is_required_unless_handed_to_iam() {
+        let env = Env::from_pairs([("K_SERVICE", "echo")]);
+        let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
+        assert_eq!(err.name, "PUSH_AUDIENCE");
+        assert!(
+            err.reason.contains("PUSH_AUTH=off-behind-iam"),
+            "{}",
+            err.reason
+        );
+
+        let env = Env::from_pairs([("K_SERVICE", "echo"), ("PUSH_AUTH", "off-behind-iam")]);
+        let cfg = RuntimeConfig::from_env(&env, "echo").unwrap();
+        assert!(cfg.push_auth.is_none());
+
+        let env = Env::from_pairs([("K_SERVICE", "echo"), ("PUSH_AUTH", "off")]);
+        assert_eq!(
+            RuntimeConfig::from_env(&env, "echo").unwrap_err().name,
+            "PUSH_AUTH"
+        );
+    }
+
+    #[test]
+    fn an_audience_without_an_allow_list_is_refused_everywhere() {
+        for pairs in [
+            vec![("PUSH_AUDIENCE", "https://svc.run.app")],
+            vec![
+                ("PUSH_AUDIENCE", "https://svc.run.app"),
+                ("K_SERVICE", "echo"),
+            ],
+        ] {
+            let err = RuntimeConfig::from_env(&Env::from_pairs(pairs), "echo").unwrap_err();
+            assert_eq!(err.name, "PUSH_ALLOWED_EMAILS");
+        }
+    }
+
+    #[test]
+    fn ledger_retention_outlasts_pubsub_redelivery() {
+        let cfg = RuntimeConfig::from_env(&Env::default(), "echo").unwrap();
+        assert_eq!(cfg.ledger_retention, Duration::from_secs(32 * 24 * 3600));
+        let env = Env::from_pairs([("IDEMPOTENCY_RETENTION_DAYS", "7")]);
+        let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
+        assert_eq!(err.name, "IDEMPOTENCY_RETENTION_DAYS");
     }
 
     #[test]

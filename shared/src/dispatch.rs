@@ -15,7 +15,7 @@ use tracing::Span;
 use crate::{
     dead_letter,
     handler::Handler,
-    ledger::{Claim, ClaimGuard, Ledger},
+    ledger::{Claim, ClaimGuard, Ledger, SettleError},
     outcome::{Classify, Decision, Disposition, RejectKind},
     Ctx, Outcome,
 };
@@ -196,12 +196,20 @@ async fn settle(claim: Option<ClaimGuard>, decision: Decision) -> Decision {
     let Some(guard) = claim else {
         return decision;
     };
+    let decision_name = decision.name();
     let settled = match &decision {
         Decision::Retry { .. } => guard.release().await,
         other => guard.complete(other.name()).await,
     };
     match settled {
         Ok(()) => decision,
+        // This handler overran its lease and another delivery holds the event now; that one
+        // settles it. A retry asks again once its outcome is recorded (logged: an overrun
+        // means the lease is too short for the handler).
+        Err(error @ SettleError::Lost) => Decision::Retry {
+            reason: format!("could not record the outcome ({decision_name}): {error}"),
+            quiet: false,
+        },
         // The work is done but unrecorded: a redelivery re-runs an idempotent handler.
         Err(error) => Decision::Retry {
             reason: format!("could not record the outcome in the ledger: {error}"),

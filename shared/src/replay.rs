@@ -6,6 +6,11 @@
 //! re-drive it. The file may hold any delivery body (a push envelope — which is also what
 //! `gcloud pubsub subscriptions pull --format=json` prints per message — or a structured
 //! CloudEvent), or a bare payload with `--type`.
+//!
+//! A real (not dry) replay claims and settles the event in the idempotency ledger, as a
+//! delivery does, when the service has one (`DATABASE_URL`, `IDEMPOTENCY`): replaying an
+//! event already handled is a duplicate and runs nothing. `--force` runs it again anyway
+//! (still never beside a live delivery of the same event) and records the new outcome.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -27,6 +32,7 @@ use crate::{
     config::RuntimeConfig,
     dispatch::{DispatchOptions, Dispatcher},
     handler::Handler,
+    ledger::Ledger,
     outcome::Decision,
     Backends, Ctx,
 };
@@ -46,6 +52,9 @@ pub struct ReplayArgs {
     /// An HTTP header of the original delivery (binary-mode CloudEvents), e.g. `ce-type:T`.
     #[arg(long = "header", value_name = "NAME:VALUE")]
     headers: Vec<String>,
+    /// Run the event even if the ledger records it as handled (not with --dry-run).
+    #[arg(long, conflicts_with = "dry_run")]
+    force: bool,
 }
 
 /// Runs the replay and prints the report; the exit code is 0 done, 1 retry, 2 rejected.
@@ -88,8 +97,17 @@ where
         });
         real
     };
+    let ledger = match (&config.database_url, config.idempotency, args.dry_run) {
+        (Some(url), true, false) => {
+            let ledger = Ledger::connect(url, &config.service, config.lease)
+                .await
+                .context("connecting the idempotency ledger (DATABASE_URL)")?;
+            Some(if args.force { ledger.forcing() } else { ledger })
+        }
+        _ => None,
+    };
     let options = DispatchOptions {
-        ledger: None,
+        ledger,
         dead_letter_topic: config.dead_letter_topic.clone(),
         timeout: config.delivery_timeout,
     };

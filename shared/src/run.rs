@@ -65,16 +65,19 @@ async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> 
         (Some(url), true) => Some(
             Ledger::connect(url, &config.service, config.lease)
                 .await
-                .context("connecting the idempotency ledger (DATABASE_URL)")?,
+                .context("connecting the idempotency ledger (DATABASE_URL)")?
+                .with_retention(config.ledger_retention),
         ),
         _ => None,
     };
     let auth = match &config.push_auth {
         Some(auth) => Some(PushAuth::new(auth.clone())),
+        // The config allows this only off Cloud Run or with PUSH_AUTH=off-behind-iam.
         None => {
             tracing::warn!(
-                "PUSH AUTHENTICATION IS OFF: any caller can deliver events. \
-                 Set PUSH_AUDIENCE (and PUSH_ALLOWED_EMAILS) in production."
+                "push authentication is off in this process: callers are not checked here. \
+                 On Cloud Run set PUSH_AUDIENCE and PUSH_ALLOWED_EMAILS, or \
+                 PUSH_AUTH=off-behind-iam when Cloud Run's IAM check authenticates pushes."
             );
             None
         }
@@ -152,8 +155,29 @@ fn managed_databases(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn Da
     };
     let admin = PostgresAdmin::connect_lazy(url, None)
         .context("MANAGED_DATABASE_URL")?
-        .with_public_address(&config.managed_database_public);
+        .with_public_address(&config.managed_database_public)
+        .with_platform_databases(control_database_on(url, config.database_url.as_ref()));
     Ok(Some(Arc::new(admin)))
+}
+
+/// The control database's name when it lives on the managed server, which environment roles
+/// must then be kept out of.
+fn control_database_on(
+    managed: &secrecy::SecretString,
+    control: Option<&secrecy::SecretString>,
+) -> Option<events::names::DbIdent> {
+    use secrecy::ExposeSecret;
+    let parse = |url: &secrecy::SecretString| {
+        url.expose_secret()
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .ok()
+    };
+    let (managed, control) = (parse(managed)?, parse(control?)?);
+    let same_server =
+        managed.get_host() == control.get_host() && managed.get_port() == control.get_port();
+    same_server
+        .then(|| control.get_database()?.parse().ok())
+        .flatten()
 }
 
 async fn previews(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn PreviewServices>>> {

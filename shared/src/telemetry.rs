@@ -11,7 +11,9 @@ use std::io::{self, Write};
 
 use tracing::Subscriber;
 use tracing_stackdriver::CloudTraceConfiguration;
-use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt, EnvFilter, Registry};
+use tracing_subscriber::{
+    filter::LevelFilter, fmt::MakeWriter, layer::SubscriberExt, EnvFilter, Registry,
+};
 
 const REPORTED_ERROR_EVENT: &str =
     "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent";
@@ -24,11 +26,41 @@ pub fn init(project: &str, service: &str, json: bool) {
 }
 
 /// The subscriber, writing to `writer` — tests pass a buffer and assert on the JSON lines.
+/// `RUST_LOG` filters (default `info`).
 pub fn subscriber<W>(project: &str, service: &str, json: bool, writer: W) -> impl Subscriber
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    with_filter(project, service, json, writer, filter)
+}
+
+/// The same subscriber keeping every event at `level` and above, whatever `RUST_LOG` says:
+/// tests that prove a secret never reaches the logs capture at `TRACE`.
+pub fn subscriber_at<W>(
+    project: &str,
+    service: &str,
+    json: bool,
+    writer: W,
+    level: tracing::Level,
+) -> impl Subscriber
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::default().add_directive(LevelFilter::from_level(level).into());
+    with_filter(project, service, json, writer, filter)
+}
+
+fn with_filter<W>(
+    project: &str,
+    service: &str,
+    json: bool,
+    writer: W,
+    filter: EnvFilter,
+) -> impl Subscriber
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let (stackdriver, text) = if json {
         let layer = tracing_stackdriver::layer()
             .with_cloud_trace(CloudTraceConfiguration {

@@ -169,7 +169,7 @@ impl JwksServer {
     }
 
     fn auth(&self) -> PushAuth {
-        self.auth_allowing(Vec::new())
+        self.auth_allowing(vec![EMAIL.to_owned()])
     }
 
     fn auth_allowing(&self, allowed_emails: Vec<String>) -> PushAuth {
@@ -527,4 +527,17 @@ async fn the_service_refuses_unauthenticated_pushes_before_running_the_handler()
     let valid = token(push_claims(), google_key());
     assert_eq!(push(valid, "a-5").await, StatusCode::NO_CONTENT);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_empty_allowlist_admits_no_one() {
+    let server = JwksServer::start().await;
+    let token = google_key().sign("k1", &push_claims());
+    // Anyone can mint a Google-signed token for our audience with their own account.
+    assert_refused(
+        verify_token(&server.auth_allowing(Vec::new()), &token).await,
+        AuthError::EmailNotAllowed {
+            email: EMAIL.to_owned(),
+        },
+    );
 }

@@ -147,3 +147,73 @@ async fn a_panic_releases_the_lease_so_the_redelivery_runs() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
+
+/// The lease of `key` runs out now, as if its holder had overrun it (no waiting).
+async fn expire_lease(pool: &sqlx::PgPool, key: &str) {
+    sqlx::query(
+        "UPDATE control.deliveries SET lease_until = now() - interval '1 second'
+          WHERE event_key = $1",
+    )
+    .bind(key)
+    .execute(pool)
+    .await
+    .expect("expire the lease");
+}
+
+async fn claimed(ledger: &Ledger, key: &str) -> shared::ledger::ClaimGuard {
+    match ledger.claim(key).await.expect("claim") {
+        Claim::Claimed(guard) => guard,
+        other => panic!("expected a claim of {key}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_overran_its_lease_cannot_settle_the_next_claim() {
+    let postgres = Postgres::start().await;
+    let pool = sqlx::PgPool::connect(&postgres.fresh_database().await)
+        .await
+        .expect("connect");
+    MIGRATOR.run(&pool).await.expect("migrate");
+    let ledger = Ledger::with_pool(pool.clone(), "ledger-test", Duration::from_secs(300));
+
+    // Worker 1 overruns; worker 2 takes the event over; worker 1 then gives it back.
+    let first = claimed(&ledger, "//tests late-release").await;
+    expire_lease(&pool, "//tests late-release").await;
+    let second = claimed(&ledger, "//tests late-release").await;
+    assert!(
+        first.release().await.is_err(),
+        "a settle of a lost claim is an error, not a silent success"
+    );
+    assert!(
+        matches!(
+            ledger.claim("//tests late-release").await,
+            Ok(Claim::InFlight)
+        ),
+        "the late release must not free worker 2's lease for a third worker"
+    );
+
+    // The same for a late completion: it must not mark worker 2's run done.
+    let first = claimed(&ledger, "//tests late-complete").await;
+    expire_lease(&pool, "//tests late-complete").await;
+    let third = claimed(&ledger, "//tests late-complete").await;
+    assert!(first.complete("done").await.is_err());
+    assert!(
+        matches!(
+            ledger.claim("//tests late-complete").await,
+            Ok(Claim::InFlight)
+        ),
+        "the late completion must not settle worker 2's claim"
+    );
+
+    // The current holders settle normally.
+    second.complete("done").await.expect("holder completes");
+    third.release().await.expect("holder releases");
+    assert!(matches!(
+        ledger.claim("//tests late-release").await,
+        Ok(Claim::AlreadyDone)
+    ));
+    assert!(matches!(
+        ledger.claim("//tests late-complete").await,
+        Ok(Claim::Claimed(_))
+    ));
+}

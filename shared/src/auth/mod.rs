@@ -1,7 +1,8 @@
 //! Push authentication: checks the Google-signed OIDC token Pub/Sub attaches to each push.
 //!
 //! The token must be RS256, issued by Google, for our audience, unexpired, and carry a
-//! verified email that the allowlist (if any) names. Keys come from Google's JWKS, fetched
+//! verified email that the allowlist names. An empty allowlist admits no one: anyone can
+//! mint a Google-signed token for any audience with their own service account. Keys come from Google's JWKS, fetched
 //! lazily and cached (see [`jwks`]), so constructing a [`PushAuth`] costs no network round trip
 //! and start-up stays fast. Tokens are bearer credentials: nothing here logs or stores one.
 
@@ -29,14 +30,15 @@ const LEEWAY_SECS: u64 = 30;
 pub struct AuthConfig {
     /// The expected `aud` claim (the push subscription's configured audience).
     pub audience: String,
-    /// Service-account emails allowed to push; empty allows any verified Google identity.
+    /// Service-account emails allowed to push; empty admits no one.
     pub allowed_emails: Vec<String>,
     /// Where to fetch signing keys; [`GOOGLE_JWKS_URL`] unless testing.
     pub jwks_url: String,
 }
 
 impl AuthConfig {
-    /// Checks `audience` against Google's keys, allowing any verified caller.
+    /// Checks `audience` against Google's keys; set `allowed_emails`, or every caller is
+    /// refused.
     pub fn new(audience: impl Into<String>) -> Self {
         AuthConfig {
             audience: audience.into(),
@@ -124,11 +126,10 @@ impl PushAuth {
         if !verified {
             return Err(AuthError::EmailNotVerified { email });
         }
-        let allowed = self.allowed_emails.is_empty()
-            || self
-                .allowed_emails
-                .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(&email));
+        let allowed = self
+            .allowed_emails
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(&email));
         if !allowed {
             return Err(AuthError::EmailNotAllowed { email });
         }

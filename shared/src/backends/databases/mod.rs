@@ -14,6 +14,7 @@
 mod dry_run;
 mod postgres;
 pub mod scram;
+mod sqlstate;
 
 pub use dry_run::DryRunDatabases;
 pub use postgres::PostgresAdmin;
@@ -45,8 +46,9 @@ pub enum DbError {
         /// What the driver said.
         reason: String,
     },
-    /// The server refused (permission denied, object in use, invalid request): retrying the
-    /// same thing will not help.
+    /// The server refused (permission denied, dependent objects, invalid request): retrying
+    /// the same thing will not help. Which SQLSTATEs count as transient is decided in one
+    /// place, by code.
     #[error("{action}: refused by the database server: {reason}")]
     Refused {
         /// What was being done.
@@ -106,8 +108,10 @@ pub trait DatabaseAdmin: Send + Sync {
     async fn create_login_role(&self, role: &DbIdent, owner: &DbIdent) -> Result<bool, DbError>;
 
     /// Creates a database owned by `owner` with a connection limit, and revokes every
-    /// privilege (CONNECT, TEMPORARY) from `PUBLIC`, so only `owner`'s members can connect.
-    /// The revoke and the limit are applied again when the database existed (returns `false`).
+    /// privilege (CONNECT, TEMPORARY) from `PUBLIC`, so only `owner`'s members can connect:
+    /// no other environment's login. It also keeps environment roles out of the platform's
+    /// databases on the server (see [`PostgresAdmin::with_platform_databases`]). The revokes
+    /// and the limit are applied again when the database existed (returns `false`).
     async fn create_database(
         &self,
         database: &DbIdent,
@@ -134,6 +138,9 @@ pub trait DatabaseAdmin: Send + Sync {
     /// Drops the database (forcing out sessions). Returns `false` if it did not exist.
     async fn drop_database(&self, database: &DbIdent) -> Result<bool, DbError>;
 
-    /// Drops the role. Returns `false` if it did not exist.
+    /// Drops the role, first ending its sessions and, in every database where it still owns
+    /// objects or holds privileges, handing its objects to the admin and revoking its
+    /// privileges — unless it owns a database, which must be dropped first (a permanent
+    /// [`DbError::Refused`], SQLSTATE 2BP01). Returns `false` if it did not exist.
     async fn drop_role(&self, role: &DbIdent) -> Result<bool, DbError>;
 }

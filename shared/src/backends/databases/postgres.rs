@@ -13,7 +13,13 @@ use sqlx::{
     Connection, PgConnection, PgPool,
 };
 
-use super::{scram, DatabaseAdmin, DbError, ServerEndpoint};
+use super::{
+    scram,
+    sqlstate::{classify, sqlstate},
+    DatabaseAdmin, DbError, ServerEndpoint,
+};
+
+mod fence;
 
 /// How long a login test may take before it counts as the server being unavailable.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,6 +30,7 @@ pub struct PostgresAdmin {
     pool: PgPool,
     options: PgConnectOptions,
     endpoint: ServerEndpoint,
+    platform_databases: Vec<DbIdent>,
 }
 
 impl PostgresAdmin {
@@ -49,6 +56,7 @@ impl PostgresAdmin {
             pool,
             options,
             endpoint,
+            platform_databases: fence::default_platform_databases(),
         })
     }
 
@@ -72,11 +80,11 @@ impl PostgresAdmin {
     }
 
     async fn ddl(&self, action: &str, sql: &str) -> Result<(), DbError> {
-        sqlx::raw_sql(sql)
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(|e| classify(action, e))
+        self.raw(sql).await.map_err(|e| classify(action, e))
+    }
+
+    async fn raw(&self, sql: &str) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql(sql).execute(&self.pool).await.map(drop)
     }
 
     async fn exists(&self, action: &str, sql: &str, name: &DbIdent) -> Result<bool, DbError> {
@@ -99,46 +107,9 @@ fn sslmode_name(mode: PgSslMode) -> &'static str {
     }
 }
 
-/// SQLSTATE classes worth a retry: connection exceptions, insufficient resources, operator
-/// intervention (shutdown), transaction rollback (deadlock, serialization).
-fn transient(code: &str) -> bool {
-    ["08", "53", "57", "40"]
-        .iter()
-        .any(|class| code.starts_with(class))
-}
-
-fn classify(action: &str, error: sqlx::Error) -> DbError {
-    let action = action.to_owned();
-    match error {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            let reason = format!("{} (SQLSTATE {code})", db.message());
-            if transient(&code) {
-                DbError::Unavailable { action, reason }
-            } else {
-                DbError::Refused { action, reason }
-            }
-        }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => DbError::Unavailable {
-            action,
-            reason: error.to_string(),
-        },
-        other => DbError::Refused {
-            action,
-            reason: other.to_string(),
-        },
-    }
-}
-
-fn is_duplicate(error: &DbError) -> bool {
-    // 42710 duplicate_object (role), 42P04 duplicate_database: a concurrent creator won.
-    matches!(error, DbError::Refused { reason, .. }
-        if reason.ends_with("(SQLSTATE 42710)") || reason.ends_with("(SQLSTATE 42P04)"))
+/// A creation that lost a race: 42710 duplicate_object (role), 42P04 duplicate_database.
+fn is_duplicate(error: &sqlx::Error) -> bool {
+    matches!(sqlstate(error).as_deref(), Some("42710" | "42P04"))
 }
 
 #[async_trait]
@@ -171,12 +142,10 @@ impl DatabaseAdmin for PostgresAdmin {
             return Ok(false);
         }
         // One simple-query string runs as one transaction: the role never exists alone.
-        match self
-            .ddl(&action, &format!("CREATE ROLE {r} NOLOGIN; {grant}"))
-            .await
-        {
+        match self.raw(&format!("CREATE ROLE {r} NOLOGIN; {grant}")).await {
             Err(e) if is_duplicate(&e) => self.ddl(&action, &grant).await.map(|()| false),
-            other => other.map(|()| true),
+            Err(e) => Err(classify(&action, e)),
+            Ok(()) => Ok(true),
         }
     }
 
@@ -193,9 +162,10 @@ impl DatabaseAdmin for PostgresAdmin {
             return Ok(false);
         }
         let create = format!("CREATE ROLE {r} LOGIN INHERIT IN ROLE {o}; {settle}");
-        match self.ddl(&action, &create).await {
+        match self.raw(&create).await {
             Err(e) if is_duplicate(&e) => self.ddl(&action, &settle).await.map(|()| false),
-            other => other.map(|()| true),
+            Err(e) => Err(classify(&action, e)),
+            Ok(()) => Ok(true),
         }
     }
 
@@ -214,15 +184,20 @@ impl DatabaseAdmin for PostgresAdmin {
             // CREATE DATABASE cannot run in a transaction, so it goes alone; the revoke that
             // follows is re-applied on every call, so a crash in between is repaired.
             let create = format!("CREATE DATABASE {d} OWNER {o} CONNECTION LIMIT {limit}");
-            match self.ddl(&action, &create).await {
+            match self.raw(&create).await {
                 Err(e) if is_duplicate(&e) => false,
-                other => other.map(|()| true)?,
+                Err(e) => return Err(classify(&action, e)),
+                Ok(()) => true,
             }
         };
+        // Only the owner's members connect: the owner role (and through it the logins)
+        // gets CONNECT explicitly, PUBLIC (every other environment's login) nothing.
         let settle = format!(
-            "ALTER DATABASE {d} CONNECTION LIMIT {limit}; REVOKE ALL ON DATABASE {d} FROM PUBLIC;"
+            "ALTER DATABASE {d} CONNECTION LIMIT {limit}; REVOKE ALL ON DATABASE {d} FROM PUBLIC; \
+             GRANT CONNECT, TEMPORARY ON DATABASE {d} TO {o};"
         );
         self.ddl(&action, &settle).await?;
+        self.fence_platform_databases().await?;
         Ok(created)
     }
 
@@ -263,21 +238,22 @@ impl DatabaseAdmin for PostgresAdmin {
                 reason: "timed out".into(),
             }),
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => match classify(&action, e) {
-                // 28xxx authorization, 42501 no CONNECT privilege, 3D000 no such database.
-                DbError::Refused { reason, .. }
-                    if ["(SQLSTATE 28", "(SQLSTATE 42501)", "(SQLSTATE 3D000)"]
-                        .iter()
-                        .any(|code| reason.contains(code)) =>
-                {
-                    Err(DbError::LoginFailed {
-                        role: role.to_string(),
-                        database: database.to_string(),
-                        reason,
-                    })
-                }
-                other => Err(other),
-            },
+            // 28xxx authorization, 42501 no CONNECT privilege, 3D000 no such database.
+            Ok(Err(e))
+                if sqlstate(&e)
+                    .is_some_and(|c| c.starts_with("28") || c == "42501" || c == "3D000") =>
+            {
+                let reason = match classify(&action, e) {
+                    DbError::Refused { reason, .. } | DbError::Unavailable { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                Err(DbError::LoginFailed {
+                    role: role.to_string(),
+                    database: database.to_string(),
+                    reason,
+                })
+            }
+            Ok(Err(e)) => Err(classify(&action, e)),
         }
     }
 
@@ -319,9 +295,9 @@ impl DatabaseAdmin for PostgresAdmin {
         if !self.role_exists(role).await? {
             return Ok(false);
         }
+        let action = format!("drop role {}", role.quoted());
+        self.clear_role(role, &action).await?;
         let sql = format!("DROP ROLE IF EXISTS {}", role.quoted());
-        self.ddl(&format!("drop role {}", role.quoted()), &sql)
-            .await
-            .map(|()| true)
+        self.ddl(&action, &sql).await.map(|()| true)
     }
 }
