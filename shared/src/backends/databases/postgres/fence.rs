@@ -47,14 +47,28 @@ impl PostgresAdmin {
             .map(|d| d.to_string())
             .collect();
         let action = "close the platform databases to environment roles";
-        let existing: Vec<String> =
-            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname = ANY($1)")
-                .bind(&names)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| classify(action, e))?;
+        // Only databases whose owner the admin acts as can have their grants changed. On
+        // Cloud SQL `template1` belongs to `cloudsqladmin`, out of the admin's reach (and out
+        // of environment roles' reach for objects too): trying would fail every creation.
+        let (fenceable, out_of_reach): (Vec<String>, Vec<String>) = {
+            let rows: Vec<(String, bool)> = sqlx::query_as(
+                "SELECT datname, pg_has_role(datdba, 'USAGE') FROM pg_database WHERE datname = ANY($1)",
+            )
+            .bind(&names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| classify(action, e))?;
+            let (ours, theirs): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, owned)| *owned);
+            (
+                ours.into_iter().map(|(d, _)| d).collect(),
+                theirs.into_iter().map(|(d, _)| d).collect(),
+            )
+        };
+        if !out_of_reach.is_empty() {
+            tracing::debug!(databases = ?out_of_reach, "not fenced: owned by a role the admin is not");
+        }
         for database in self.platform_databases.iter() {
-            if !existing.iter().any(|e| e == database.as_str()) {
+            if !fenceable.iter().any(|e| e == database.as_str()) {
                 continue;
             }
             let d = database.quoted();
