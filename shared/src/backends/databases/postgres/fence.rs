@@ -47,33 +47,37 @@ impl PostgresAdmin {
             .map(|d| d.to_string())
             .collect();
         let action = "close the platform databases to environment roles";
-        // Only databases whose owner the admin acts as can have their grants changed. On
-        // Cloud SQL `template1` belongs to `cloudsqladmin`, out of the admin's reach (and out
-        // of environment roles' reach for objects too): trying would fail every creation.
-        let (fenceable, out_of_reach): (Vec<String>, Vec<String>) = {
-            let rows: Vec<(String, bool)> = sqlx::query_as(
-                "SELECT datname, pg_has_role(datdba, 'USAGE') FROM pg_database WHERE datname = ANY($1)",
-            )
-            .bind(&names)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| classify(action, e))?;
-            let (ours, theirs): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, owned)| *owned);
-            (
-                ours.into_iter().map(|(d, _)| d).collect(),
-                theirs.into_iter().map(|(d, _)| d).collect(),
-            )
-        };
+        // Only databases still open to PUBLIC need work, so the usual case (already fenced)
+        // reads and writes nothing. Only databases whose owner the admin acts as can have
+        // their grants changed: on Cloud SQL `template1` belongs to `cloudsqladmin`, out of
+        // the admin's reach (and of environment roles' too), and trying would fail every
+        // creation.
+        let open: Vec<(String, bool)> = sqlx::query_as(
+            "SELECT datname, pg_has_role(datdba, 'USAGE') FROM pg_database \
+              WHERE datname = ANY($1) \
+                AND (has_database_privilege('public', datname, 'CONNECT') \
+                  OR has_database_privilege('public', datname, 'TEMPORARY'))",
+        )
+        .bind(&names)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify(action, e))?;
+        let (fenceable, out_of_reach): (Vec<_>, Vec<_>) =
+            open.into_iter().partition(|(_, owned)| *owned);
         if !out_of_reach.is_empty() {
             tracing::debug!(databases = ?out_of_reach, "not fenced: owned by a role the admin is not");
         }
-        for database in self.platform_databases.iter() {
-            if !fenceable.iter().any(|e| e == database.as_str()) {
-                continue;
-            }
+        let to_fence = self
+            .platform_databases
+            .iter()
+            .filter(|d| fenceable.iter().any(|(name, _)| name == d.as_str()));
+        for database in to_fence {
             let d = database.quoted();
+            // One implicit transaction, serialised across concurrent creations: two sessions
+            // changing one database's ACL at once fail with "tuple concurrently updated".
             let sql = format!(
-                "GRANT CONNECT ON DATABASE {d} TO CURRENT_USER; \
+                "SELECT pg_advisory_xact_lock(hashtextextended('groundskeeper.fence', 0)); \
+                 GRANT CONNECT ON DATABASE {d} TO CURRENT_USER; \
                  REVOKE CONNECT, TEMPORARY ON DATABASE {d} FROM PUBLIC;"
             );
             self.ddl(action, &sql).await?;
