@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use events::labels::TIER;
 use google_cloud_auth::credentials::{CacheableResource, Credentials};
 use serde_json::{json, Value};
 
@@ -55,7 +56,8 @@ pub fn desired_budgets(manifest: &Manifest) -> anyhow::Result<Vec<BudgetSpec>> {
                 "displayName": name,
                 "budgetFilter": {
                     "projects": [format!("projects/{}", manifest.project)],
-                    "labels": {"environment-tier": [tier.name]},
+                    // The label provisioned resources carry, so spend is attributed.
+                    "labels": {TIER: [tier.name]},
                 },
                 "amount": {"specifiedAmount": {
                     "currencyCode": b.currency,

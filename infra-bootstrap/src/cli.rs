@@ -41,8 +41,15 @@ pub struct Cli {
 pub enum Command {
     /// Show what apply would change; changes nothing.
     Plan,
-    /// Converge the live plumbing to the manifest.
-    Apply,
+    /// Converge the live plumbing to the manifest. Fails, changing nothing, when a resource of
+    /// a manifest name is not labelled managed-by=groundskeeper, or when the plan re-creates a
+    /// subscription (losing its backlog) without --allow-recreate.
+    Apply {
+        /// Allow deleting and re-creating subscriptions whose topic changed: their backlog of
+        /// unacknowledged messages is lost.
+        #[arg(long)]
+        allow_recreate: bool,
+    },
     /// Remove everything labelled managed-by=groundskeeper.
     Destroy {
         /// Do not ask for confirmation.
@@ -76,11 +83,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
             let changes = converge::plan(&desired, &stores).await?;
             output::print(cli.output, &changes, |c| output::plan_table(c))?;
         }
-        Command::Apply => {
+        Command::Apply { allow_recreate } => {
             let (desired, stores) = connect(&manifest, emulator).await?;
             let changes = converge::plan(&desired, &stores).await?;
             output::print(cli.output, &changes, |c| output::plan_table(c))?;
-            converge::apply(&desired, &stores, &changes).await?;
+            let allow = converge::Allow {
+                recreate: allow_recreate,
+            };
+            converge::apply_allowing(&desired, &stores, &changes, allow).await?;
         }
         Command::Destroy { yes } => {
             let (_, stores) = connect(&manifest, emulator).await?;

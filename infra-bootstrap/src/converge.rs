@@ -5,11 +5,13 @@
 
 use std::sync::Arc;
 
+use events::labels::{MANAGED_BY, MANAGED_BY_VALUE};
+
 use crate::budgets::BudgetSpec;
 use crate::desired::{SubscriptionSpec, TopicSpec};
 use crate::iam::{self, Grant, PolicyClients};
 use crate::manifest::Manifest;
-use crate::plan::{self, Change};
+use crate::plan::{self, Action, Change};
 use crate::scheduler::cloud::JobSpec;
 use crate::store::{apply_deletes, apply_upserts, progress, Store};
 
@@ -82,8 +84,58 @@ pub async fn plan(desired: &Desired, stores: &Stores) -> anyhow::Result<Vec<Chan
     Ok(changes)
 }
 
-/// Carries out `changes` (from [`plan`] with the same `desired`).
+/// The command-line flag that allows destructive re-creates.
+pub const ALLOW_RECREATE_FLAG: &str = "--allow-recreate";
+
+/// What apply may do beyond creating, updating in place and deleting its own resources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// Delete and re-create resources planned as [`Action::Recreate`] (losing their backlog).
+    pub recreate: bool,
+}
+
+/// Refuses the whole plan, before anything changes, when it names a resource that is not ours
+/// or a re-create that `allow` does not permit. The error names every such resource.
+pub fn check(changes: &[Change], allow: Allow) -> anyhow::Result<()> {
+    let names = |f: fn(&Action) -> bool| {
+        changes
+            .iter()
+            .filter(|c| f(&c.action))
+            .map(|c| format!("{} {}", c.kind, c.name))
+            .collect::<Vec<_>>()
+    };
+    let foreign = names(|a| matches!(a, Action::Refused { .. }));
+    anyhow::ensure!(
+        foreign.is_empty(),
+        "refusing to apply: {} exist(s) without {MANAGED_BY}={MANAGED_BY_VALUE}; groundskeeper \
+         never changes or deletes what is not its own (rename ours in the manifest, or remove \
+         or label theirs by hand)",
+        foreign.join(", ")
+    );
+    let recreate = names(|a| matches!(a, Action::Recreate { .. }));
+    anyhow::ensure!(
+        allow.recreate || recreate.is_empty(),
+        "refusing to apply: {} must be deleted and re-created, losing the backlog of \
+         unacknowledged messages; run apply with {ALLOW_RECREATE_FLAG} to do it",
+        recreate.join(", ")
+    );
+    Ok(())
+}
+
+/// Carries out `changes` (from [`plan`] with the same `desired`); refuses foreign resources
+/// and re-creates (see [`check`]).
 pub async fn apply(desired: &Desired, stores: &Stores, changes: &[Change]) -> anyhow::Result<()> {
+    apply_allowing(desired, stores, changes, Allow::default()).await
+}
+
+/// [`apply`], with the destructive actions `allow` permits.
+pub async fn apply_allowing(
+    desired: &Desired,
+    stores: &Stores,
+    changes: &[Change],
+    allow: Allow,
+) -> anyhow::Result<()> {
+    check(changes, allow)?;
     apply_upserts(stores.topics.as_ref(), &desired.topics, changes).await?;
     apply_upserts(
         stores.subscriptions.as_ref(),

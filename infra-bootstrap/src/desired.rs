@@ -6,17 +6,11 @@ use std::collections::BTreeMap;
 use crate::manifest::{Manifest, Mode};
 use crate::plan::Spec;
 
-/// The label that marks what we manage; `destroy` removes only resources carrying it.
-pub const MANAGED_BY: (&str, &str) = ("managed-by", "groundskeeper");
+use events::labels::{is_managed, MANAGED_BY, MANAGED_BY_VALUE};
 
-/// Labels every managed resource carries.
+/// Labels every managed resource carries (`destroy` removes only resources carrying them).
 pub fn managed_labels() -> BTreeMap<String, String> {
-    BTreeMap::from([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())])
-}
-
-/// True when `labels` carry our `managed-by` label.
-pub fn is_managed(labels: &BTreeMap<String, String>) -> bool {
-    labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
+    BTreeMap::from([(MANAGED_BY.to_owned(), MANAGED_BY_VALUE.to_owned())])
 }
 
 /// A topic.
@@ -164,6 +158,10 @@ impl Spec for TopicSpec {
 
 impl Spec for SubscriptionSpec {
     const KIND: &'static str = "subscription";
+    // Pub/Sub cannot move a subscription to another topic; deleting it drops what it holds.
+    const RECREATE_ON: &'static [&'static str] = &["topic"];
+    const RECREATE_LOSES: &'static str =
+        "its backlog: every message not yet acknowledged is gone for good";
     fn name(&self) -> &str {
         &self.name
     }

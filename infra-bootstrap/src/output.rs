@@ -28,14 +28,25 @@ pub fn plan_table(changes: &[Change]) -> String {
         let verb = match &c.action {
             Action::Create => "create",
             Action::Update { .. } => "update",
+            Action::Recreate { .. } => "recreate",
             Action::Unchanged => "unchanged",
             Action::Delete => "delete",
+            Action::Refused { .. } => "refused",
         };
         let _ = writeln!(out, "{verb:<10} {what:<width$}");
-        if let Action::Update { diffs } = &c.action {
-            for d in diffs {
-                let _ = writeln!(out, "{:<10}   {}: {} -> {}", "", d.field, d.live, d.desired);
+        match &c.action {
+            Action::Update { diffs } | Action::Recreate { diffs, .. } => {
+                for d in diffs {
+                    let _ = writeln!(out, "{:<10}   {}: {} -> {}", "", d.field, d.live, d.desired);
+                }
+                if let Action::Recreate { warning, .. } = &c.action {
+                    let _ = writeln!(out, "{:<10}   WARNING: {warning}", "");
+                }
             }
+            Action::Refused { reason } => {
+                let _ = writeln!(out, "{:<10}   {reason}", "");
+            }
+            _ => {}
         }
     }
     let count = |f: fn(&Action) -> bool| changes.iter().filter(|c| f(&c.action)).count();
@@ -47,6 +58,23 @@ pub fn plan_table(changes: &[Change]) -> String {
         count(|a| *a == Action::Delete),
         count(|a| *a == Action::Unchanged),
     );
+    // Said again after the totals, where the eye lands: apply stops on either.
+    let recreate = count(|a| matches!(a, Action::Recreate { .. }));
+    if recreate > 0 {
+        let _ = writeln!(
+            out,
+            "WARNING: {recreate} to re-create, losing their backlog of unacknowledged messages; \
+             apply does it only with {}",
+            crate::converge::ALLOW_RECREATE_FLAG
+        );
+    }
+    let refused = count(|a| matches!(a, Action::Refused { .. }));
+    if refused > 0 {
+        let _ = writeln!(
+            out,
+            "{refused} refused: not groundskeeper's; apply fails until they are resolved"
+        );
+    }
     if changes.iter().any(|c| c.kind == crate::iam::KIND) {
         // The legend for grants: their lines never say delete, and that is on purpose.
         let _ = writeln!(
@@ -103,5 +131,44 @@ mod tests {
             table.ends_with("1 to create, 1 to update, 0 to delete, 0 unchanged\n"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn table_warns_of_recreates_and_gives_the_reason_of_refusals() {
+        let changes = vec![
+            Change {
+                kind: "subscription",
+                name: "s".into(),
+                action: Action::Recreate {
+                    diffs: vec![FieldDiff {
+                        field: "topic",
+                        live: "a".into(),
+                        desired: "b".into(),
+                    }],
+                    warning: "topic cannot change in place".into(),
+                },
+            },
+            Change {
+                kind: "topic",
+                name: "t".into(),
+                action: Action::Refused {
+                    reason: "not ours".into(),
+                },
+            },
+        ];
+        let table = plan_table(&changes);
+        assert!(table.contains("recreate   subscription s"), "{table}");
+        assert!(table.contains("topic: a -> b"), "{table}");
+        assert!(
+            table.contains("WARNING: topic cannot change in place"),
+            "{table}"
+        );
+        assert!(table.contains("refused    topic t"), "{table}");
+        assert!(table.contains("not ours"), "{table}");
+        assert!(table.contains("--allow-recreate"), "{table}");
+        let json = serde_json::to_value(&changes).expect("json");
+        assert_eq!(json[0]["action"], "recreate");
+        assert_eq!(json[1]["action"], "refused");
+        assert_eq!(json[1]["reason"], "not ours");
     }
 }

@@ -1,8 +1,10 @@
 //! The plan engine: desired specs against live specs, per resource one of create / update
-//! (with the fields that differ) / unchanged / delete. Pure; the I/O lives in the stores.
+//! (with the fields that differ) / recreate / unchanged / delete / refused. Pure; the I/O
+//! lives in the stores.
 
 use std::collections::BTreeMap;
 
+use events::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 use serde::Serialize;
 
 /// A resource kind the plan compares. `fields` is the comparison: two specs with equal
@@ -16,6 +18,11 @@ pub trait Spec: Clone + Send + Sync + 'static {
     fn managed(&self) -> bool;
     /// Field name → printable value.
     fn fields(&self) -> BTreeMap<&'static str, String>;
+    /// Fields the API cannot change in place: when one differs, the resource is deleted and
+    /// created again.
+    const RECREATE_ON: &'static [&'static str] = &[];
+    /// What a re-create loses, for the plan's warning.
+    const RECREATE_LOSES: &'static str = "its state";
 }
 
 /// One field that differs.
@@ -31,9 +38,22 @@ pub struct FieldDiff {
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Action {
     Create,
-    Update { diffs: Vec<FieldDiff> },
+    Update {
+        diffs: Vec<FieldDiff>,
+    },
+    /// Delete and create again, because a field in [`Spec::RECREATE_ON`] differs. Destructive
+    /// (a subscription loses its backlog): apply does it only when explicitly allowed.
+    Recreate {
+        diffs: Vec<FieldDiff>,
+        warning: String,
+    },
     Unchanged,
     Delete,
+    /// A live resource of a name the manifest wants exists and is not ours: it is never
+    /// changed or deleted, and apply fails naming it.
+    Refused {
+        reason: String,
+    },
 }
 
 /// One line of the plan.
@@ -52,8 +72,9 @@ impl Change {
     }
 }
 
-/// Compares `desired` with `live`. Live resources absent from `desired` are deleted only
-/// when they carry our label: a foreign resource is never touched.
+/// Compares `desired` with `live`. A foreign resource (without our label) is never touched:
+/// absent from `desired` it is left out of the plan, under a name `desired` wants it is
+/// [`Action::Refused`].
 pub fn diff<S: Spec>(desired: &[S], live: &[S]) -> Vec<Change> {
     let live_by_name: BTreeMap<&str, &S> = live.iter().map(|s| (s.name(), s)).collect();
     let mut changes: Vec<Change> = desired
@@ -61,10 +82,32 @@ pub fn diff<S: Spec>(desired: &[S], live: &[S]) -> Vec<Change> {
         .map(|want| {
             let action = match live_by_name.get(want.name()) {
                 None => Action::Create,
+                Some(have) if !have.managed() => Action::Refused {
+                    reason: format!(
+                        "exists without {MANAGED_BY}={MANAGED_BY_VALUE}: not groundskeeper's, \
+                         never changed or deleted (rename ours in the manifest, or remove or \
+                         label it by hand)"
+                    ),
+                },
                 Some(have) => {
                     let diffs = field_diffs(&have.fields(), &want.fields());
+                    let fixed: Vec<&str> = diffs
+                        .iter()
+                        .map(|d| d.field)
+                        .filter(|f| S::RECREATE_ON.contains(f))
+                        .collect();
                     if diffs.is_empty() {
                         Action::Unchanged
+                    } else if !fixed.is_empty() {
+                        let warning = format!(
+                            "{} cannot change in place: apply deletes and re-creates {} {}, \
+                             losing {}",
+                            fixed.join(", "),
+                            S::KIND,
+                            want.name(),
+                            S::RECREATE_LOSES
+                        );
+                        Action::Recreate { diffs, warning }
                     } else {
                         Action::Update { diffs }
                     }
@@ -120,10 +163,13 @@ mod tests {
         name: &'static str,
         size: u32,
         managed: bool,
+        home: &'static str,
     }
 
     impl Spec for Thing {
         const KIND: &'static str = "thing";
+        const RECREATE_ON: &'static [&'static str] = &["home"];
+        const RECREATE_LOSES: &'static str = "its contents";
         fn name(&self) -> &str {
             self.name
         }
@@ -131,7 +177,10 @@ mod tests {
             self.managed
         }
         fn fields(&self) -> BTreeMap<&'static str, String> {
-            BTreeMap::from([("size", self.size.to_string())])
+            BTreeMap::from([
+                ("size", self.size.to_string()),
+                ("home", self.home.to_owned()),
+            ])
         }
     }
 
@@ -140,6 +189,7 @@ mod tests {
             name,
             size,
             managed,
+            home: "here",
         }
     }
 
@@ -183,6 +233,38 @@ mod tests {
             "foreign resources are never planned"
         );
         assert_eq!(changes.len(), 4);
+    }
+
+    #[test]
+    fn a_foreign_resource_under_a_wanted_name_is_refused_even_when_it_matches() {
+        for live_size in [1, 7] {
+            let changes = diff(
+                &[thing("taken", 1, true)],
+                &[thing("taken", live_size, false)],
+            );
+            let Action::Refused { reason } = action_of(&changes, "taken") else {
+                panic!("expected refused: {changes:?}");
+            };
+            assert!(reason.contains("managed-by=groundskeeper"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_field_that_cannot_change_in_place_makes_a_recreate_with_a_warning() {
+        let want = thing("moved", 1, true);
+        let have = Thing {
+            home: "there",
+            ..thing("moved", 2, true)
+        };
+        let changes = diff(&[want], &[have]);
+        let Action::Recreate { diffs, warning } = action_of(&changes, "moved") else {
+            panic!("expected recreate: {changes:?}");
+        };
+        assert_eq!(diffs.len(), 2, "every differing field is shown");
+        assert!(
+            warning.contains("home") && warning.contains("its contents"),
+            "{warning}"
+        );
     }
 
     #[test]

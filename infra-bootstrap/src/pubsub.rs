@@ -238,11 +238,13 @@ impl Store<SubscriptionSpec> for PubsubAdmin {
     }
 
     async fn update(&self, spec: &SubscriptionSpec, fields: &[&'static str]) -> anyhow::Result<()> {
-        if fields.contains(&"topic") {
-            // A subscription cannot move to another topic: replace it.
-            Store::<SubscriptionSpec>::delete(self, &spec.name).await?;
-            return Store::<SubscriptionSpec>::create(self, spec).await;
-        }
+        // A subscription cannot move to another topic, and replacing it here would drop its
+        // backlog unannounced: the plan makes that a `recreate`, which apply must be allowed.
+        anyhow::ensure!(
+            !fields.contains(&"topic"),
+            "subscription {}: the topic cannot change in place (plan it as a re-create)",
+            spec.name
+        );
         let mut paths: Vec<&str> = fields.iter().map(|f| mask_path(f)).collect();
         paths.dedup();
         self.subscriptions

@@ -44,7 +44,13 @@ pub async fn apply_upserts<S: Spec>(
                 let fields: Vec<&'static str> = diffs.iter().map(|d| d.field).collect();
                 store.update(spec()?, &fields).await?;
             }
-            Action::Unchanged | Action::Delete => {}
+            // Only reached when the caller allowed it (see `converge::check`).
+            Action::Recreate { .. } => {
+                progress(format_args!("re-creating {} {}", S::KIND, change.name));
+                store.delete(&change.name).await?;
+                store.create(spec()?).await?;
+            }
+            Action::Unchanged | Action::Delete | Action::Refused { .. } => {}
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use empty_stores::empty_pubsub;
+use events::labels::TIER;
 use infra_bootstrap::budgets::{desired_budgets, BudgetsRest};
 use infra_bootstrap::converge::{self, Desired, Stores};
 use infra_bootstrap::manifest::Manifest;
@@ -110,7 +111,8 @@ async fn creates_each_tier_budget_with_exact_json() {
         posts[0].2,
         json!({
             "displayName": "groundskeeper-dev",
-            "budgetFilter": {"projects": ["projects/acme-platform-prod"], "labels": {"environment-tier": ["dev"]}},
+            // Filters on the label provisioned resources carry, from the one vocabulary.
+            "budgetFilter": {"projects": ["projects/acme-platform-prod"], "labels": {TIER: ["dev"]}},
             "amount": {"specifiedAmount": {"currencyCode": "EUR", "units": "250", "nanos": 500000000}},
             "thresholdRules": [
                 {"thresholdPercent": 0.5, "spendBasis": "CURRENT_SPEND"},
@@ -119,6 +121,14 @@ async fn creates_each_tier_budget_with_exact_json() {
             ],
             "notificationsRule": {"pubsubTopic": "projects/acme-platform-prod/topics/budget-alerts", "schemaVersion": "1.0"}
         })
+    );
+    assert_eq!(
+        posts[0].2["budgetFilter"]["labels"],
+        json!({"tier": ["dev"]})
+    );
+    assert_eq!(
+        posts[1].2["budgetFilter"]["labels"],
+        json!({"tier": ["staging"]})
     );
     assert_eq!(
         posts[1].2["amount"]["specifiedAmount"],

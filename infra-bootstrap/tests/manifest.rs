@@ -67,7 +67,7 @@ fn bad_cron_is_refused() {
 #[test]
 fn missing_audience_for_a_production_push_is_refused() {
     let text = read("production.example.toml").replacen(
-        ", audience = \"https://secret-rotator-3kq7x2a1-ew.a.run.app\"",
+        ", audience = \"https://secret-rotator-123456789012.europe-west1.run.app\"",
         "",
         1,
     );
@@ -75,7 +75,7 @@ fn missing_audience_for_a_production_push_is_refused() {
         refused_field(&text),
         "service[secret-rotator].oidc.audience"
     );
-    let text = read("production.example.toml").replacen("oidc = { service_account = \"gk-pubsub-push@acme-platform-prod.iam.gserviceaccount.com\", audience = \"https://env-provisioner-3kq7x2a1-ew.a.run.app\" }\n", "", 1);
+    let text = read("production.example.toml").replacen("oidc = { service_account = \"gk-pubsub-push@acme-platform-prod.iam.gserviceaccount.com\", audience = \"https://env-provisioner-123456789012.europe-west1.run.app\" }\n", "", 1);
     assert_eq!(refused_field(&text), "service[env-provisioner].oidc");
 }
 
@@ -193,4 +193,64 @@ fn production_probes_are_valid_events_of_each_service() {
     let budget: BudgetNotification = decode_probe(&prod, "budget-guard").expect("decodes");
     assert_eq!(budget.spend_ratio(), Some(0.0), "nothing spent");
     assert_eq!(budget.data.alert_threshold_exceeded, None);
+}
+
+/// The `PUSH_AUDIENCE` each service verifies, as `cloudbuild.yaml` deploys it, by service.
+fn cloudbuild_audiences() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../cloudbuild.yaml"))
+        .expect("cloudbuild.yaml");
+    let audiences: Vec<(String, String)> = text
+        .split("PUSH_AUDIENCE=")
+        .skip(1)
+        .map(|rest| {
+            let audience = rest.split([';', '\n', '"']).next().expect("value");
+            let service = audience
+                .strip_prefix("https://")
+                .and_then(|a| a.split_once("-$PROJECT_NUMBER"))
+                .map(|(service, _)| service.to_owned())
+                .unwrap_or_else(|| panic!("audience {audience} is not the deterministic URL"));
+            (service, audience.to_owned())
+        })
+        .collect();
+    assert!(
+        !audiences.is_empty(),
+        "cloudbuild.yaml sets no PUSH_AUDIENCE"
+    );
+    audiences
+}
+
+#[test]
+fn example_audiences_are_the_urls_cloudbuild_makes_the_services_verify() {
+    let manifest = Manifest::parse(&read("production.example.toml")).expect("valid");
+    let region = manifest.region.clone().expect("region");
+    // The example's project number, from the Pub/Sub service agent it names.
+    let agent = &manifest.iam.as_ref().expect("[iam]").pubsub_service_agent;
+    let number = agent
+        .strip_prefix("service-")
+        .and_then(|a| a.split_once('@'))
+        .map(|(n, _)| n)
+        .expect("service-NUMBER@...");
+    let audience_of = |service: &str| {
+        let s = manifest.service(service).expect("service in the example");
+        s.oidc
+            .as_ref()
+            .and_then(|o| o.audience.clone())
+            .expect("audience")
+    };
+    for (service, template) in cloudbuild_audiences() {
+        let expected = template
+            .replace("$PROJECT_NUMBER", number)
+            .replace("${_REGION}", &region);
+        assert_eq!(audience_of(&service), expected, "service {service}");
+    }
+    // Services cloudbuild.yaml does not deploy yet get the same deterministic URL form.
+    for s in &manifest.services {
+        let run = s.cloud_run_service.as_deref().unwrap_or(&s.name);
+        assert_eq!(
+            audience_of(&s.name),
+            format!("https://{run}-{number}.{region}.run.app"),
+            "service {}",
+            s.name
+        );
+    }
 }

@@ -1,10 +1,14 @@
 //! plan / apply / destroy against the real Pub/Sub emulator (one per test).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use infra_bootstrap::cli::connect;
 use infra_bootstrap::converge::{self, Desired};
-use infra_bootstrap::desired::{push_subscription, SubscriptionSpec, TopicSpec};
+use infra_bootstrap::desired::{
+    dead_letter_subscription, push_subscription, SubscriptionSpec, TopicSpec,
+};
 use infra_bootstrap::manifest::Manifest;
 use infra_bootstrap::plan::{Action, Change, FieldDiff};
 use infra_bootstrap::pubsub::PubsubAdmin;
@@ -202,4 +206,145 @@ async fn destroy_removes_only_labelled_resources() {
         .collect();
     assert_eq!(topics, vec!["foreign-topic".to_owned()]);
     assert_eq!(subs, vec!["foreign-sub".to_owned()]);
+}
+
+/// The JSON name of the planned action for `name` (`create`, `refused`, ...).
+fn action_name(changes: &[Change], kind: &str, name: &str) -> String {
+    let change = changes
+        .iter()
+        .find(|c| c.kind == kind && c.name == name)
+        .unwrap_or_else(|| panic!("no change for {kind} {name}: {:?}", actions(changes)));
+    serde_json::to_value(change).expect("json")["action"]
+        .as_str()
+        .expect("action")
+        .to_owned()
+}
+
+/// Live topics and subscriptions, as specs, sorted by name.
+async fn live(admin: &PubsubAdmin) -> (Vec<TopicSpec>, Vec<SubscriptionSpec>) {
+    let mut topics: Vec<TopicSpec> = Store::<TopicSpec>::list(admin).await.expect("topics");
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut subs = admin.list_subscriptions().await.expect("subscriptions");
+    subs.sort_by(|a, b| a.name.cmp(&b.name));
+    (topics, subs)
+}
+
+#[tokio::test]
+async fn foreign_topic_and_subscription_named_like_ours_are_refused_and_left_as_they_were() {
+    let emu = PubsubEmulator::start().await;
+    let manifest = local_manifest(emu.project());
+    let admin = PubsubAdmin::connect(emu.project(), Some(&emu.host()))
+        .await
+        .expect("admin");
+    // Someone else's topic and subscription, under the names the manifest gives ours.
+    let theirs = BTreeMap::from([("team".to_owned(), "payments".to_owned())]);
+    let topic = TopicSpec {
+        name: "rotation-due".into(),
+        labels: theirs.clone(),
+    };
+    let sub = SubscriptionSpec {
+        name: push_subscription("secret-rotator", "rotation-due"),
+        topic: topic.name.clone(),
+        push_endpoint: None,
+        oidc: None,
+        ack_deadline_secs: 15,
+        backoff_secs: None,
+        message_retention_secs: 3600,
+        expiration_ttl_secs: None,
+        dead_letter: None,
+        labels: theirs,
+    };
+    Store::<TopicSpec>::create(&admin, &topic)
+        .await
+        .expect("their topic");
+    Store::<SubscriptionSpec>::create(&admin, &sub)
+        .await
+        .expect("their subscription");
+    let before = live(&admin).await;
+
+    let (desired, stores, changes) = plan(&manifest, &emu).await;
+    assert_eq!(action_name(&changes, "topic", &topic.name), "refused");
+    assert_eq!(action_name(&changes, "subscription", &sub.name), "refused");
+    let err = converge::apply(&desired, &stores, &changes)
+        .await
+        .expect_err("apply must refuse resources that are not ours");
+    let err = format!("{err:#}");
+    assert!(
+        err.contains(&topic.name) && err.contains(&sub.name),
+        "{err}"
+    );
+    // Refused before anything changed: theirs as they were, nothing of ours half-created.
+    assert_eq!(live(&admin).await, before);
+
+    let nothing = Desired::empty();
+    let doomed = converge::plan(&nothing, &stores)
+        .await
+        .expect("destroy plan");
+    converge::apply(&nothing, &stores, &doomed)
+        .await
+        .expect("destroy");
+    assert_eq!(live(&admin).await, before);
+}
+
+#[tokio::test]
+async fn a_subscription_on_the_wrong_topic_is_recreated_only_when_allowed_and_keeps_its_backlog_until_then(
+) {
+    let emu = PubsubEmulator::start().await;
+    let manifest = local_manifest(emu.project());
+    let (desired, stores, changes) = plan(&manifest, &emu).await;
+    converge::apply(&desired, &stores, &changes)
+        .await
+        .expect("apply");
+    let admin = PubsubAdmin::connect(emu.project(), Some(&emu.host()))
+        .await
+        .expect("admin");
+    // By hand, our dead-letter subscription was re-made on the events topic, and holds a
+    // message there.
+    let name = dead_letter_subscription("secret-rotator");
+    let mut moved = desired
+        .subscriptions
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .expect("in manifest");
+    moved.topic.clone_from(&manifest.events_topic);
+    Store::<SubscriptionSpec>::delete(&admin, &name)
+        .await
+        .expect("delete");
+    Store::<SubscriptionSpec>::create(&admin, &moved)
+        .await
+        .expect("re-create on the events topic");
+    emu.publish(&manifest.events_topic, b"pending", &BTreeMap::new())
+        .await;
+
+    let (desired, stores, changes) = plan(&manifest, &emu).await;
+    assert_eq!(action_name(&changes, "subscription", &name), "recreate");
+    let table = infra_bootstrap::output::plan_table(&changes);
+    assert!(table.contains("backlog"), "{table}");
+    let err = converge::apply(&desired, &stores, &changes)
+        .await
+        .expect_err("a re-create needs permission");
+    let err = format!("{err:#}");
+    assert!(
+        err.contains(&name) && err.contains("--allow-recreate"),
+        "{err}"
+    );
+    let still = admin.list_subscriptions().await.expect("subs");
+    let still = still.iter().find(|s| s.name == name).expect("still there");
+    assert_eq!(still.topic, manifest.events_topic);
+    let backlog = emu.pull(&name, 1, Duration::from_secs(10)).await;
+    assert_eq!(backlog.len(), 1, "the backlog is still there");
+
+    // Allowed explicitly, the subscription is re-made on its own topic.
+    let (desired, stores, changes) = plan(&manifest, &emu).await;
+    let allow = converge::Allow { recreate: true };
+    converge::apply_allowing(&desired, &stores, &changes, allow)
+        .await
+        .expect("allowed re-create");
+    let (_, _, after) = plan(&manifest, &emu).await;
+    assert!(
+        after.iter().all(|c| !c.is_change()),
+        "{:?}",
+        actions(&after)
+    );
 }

@@ -1,10 +1,21 @@
 //! `cloudbuild.yaml` is consistent: every substitution it uses is declared, every service in
 //! the workspace is built, pushed and deployed (and nothing else is), step ids are unique and
-//! every `waitFor` names a step. No Docker engine here, so the images themselves are not built.
+//! every `waitFor` names a step, every deployed service carries the platform kind label, and
+//! images are tagged with a substitution that exists in every build. No Docker engine here, so
+//! the images themselves are not built.
 
 use std::{collections::BTreeSet, path::Path};
 
 use serde_yaml_ng::Value;
+
+// The label vocabulary and the platform services, from their one definition in `events`
+// (testbed does not depend on the events crate, so its source files are compiled in here).
+#[allow(dead_code)]
+#[path = "../../events/src/labels.rs"]
+mod labels;
+#[allow(dead_code)]
+#[path = "../../events/src/platform.rs"]
+mod platform;
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -128,6 +139,84 @@ fn every_service_is_built_pushed_and_deployed_and_nothing_else() {
             assert!(
                 services.contains(service),
                 "{id} deploys {service}, which is not in functions/"
+            );
+        }
+    }
+}
+
+/// The `--labels=` of a deploy step as key → value.
+fn deploy_labels(args: &[String]) -> labels::Labels {
+    args.iter()
+        .filter_map(|a| a.strip_prefix("--labels="))
+        .flat_map(|list| list.split(','))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn every_deployed_service_is_labelled_a_managed_platform_service() {
+    let build = cloudbuild();
+    let mut deployed = 0;
+    for step in steps(&build) {
+        let Some(service) = id(step).strip_prefix("deploy-") else {
+            continue;
+        };
+        deployed += 1;
+        assert!(
+            platform::PLATFORM_SERVICES.contains(&service),
+            "{service} is deployed but not in events::platform::PLATFORM_SERVICES"
+        );
+        let mut args = Vec::new();
+        strings(&step["args"], &mut args);
+        let labels = deploy_labels(&args);
+        assert!(labels::is_managed(&labels), "deploy-{service}: {labels:?}");
+        // The kind label tells a platform service from an environment preview (`env-NAME`,
+        // also managed-by=groundskeeper): without it a sweep by label could take one for
+        // the other.
+        assert_eq!(
+            labels.get(labels::KIND).map(String::as_str),
+            Some(labels::KIND_PLATFORM),
+            "deploy-{service}: {labels:?}"
+        );
+        assert!(
+            !labels.contains_key(labels::ENVIRONMENT),
+            "deploy-{service} must not look like an environment resource: {labels:?}"
+        );
+    }
+    assert_eq!(deployed, services().len());
+}
+
+/// Built-in substitutions that are empty unless the build was started by a trigger from a
+/// repository (`gcloud builds submit` from a working copy leaves them empty).
+const TRIGGER_ONLY: &[&str] = &[
+    "SHORT_SHA",
+    "COMMIT_SHA",
+    "REVISION_ID",
+    "BRANCH_NAME",
+    "TAG_NAME",
+    "REPO_NAME",
+];
+
+#[test]
+fn images_are_tagged_with_a_substitution_every_build_has() {
+    let build = cloudbuild();
+    let mut used = Vec::new();
+    strings(&build["steps"], &mut used);
+    strings(&build["images"], &mut used);
+    let registry = "-docker.pkg.dev/";
+    let references: Vec<&String> = used.iter().filter(|s| s.contains(registry)).collect();
+    assert!(!references.is_empty());
+    for reference in references {
+        let image = reference.rsplit('=').next().expect("image reference");
+        let (_, tag) = image
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("{image} has no tag"));
+        assert_eq!(tag, "$BUILD_ID", "{reference}");
+        for name in TRIGGER_ONLY {
+            assert!(
+                !reference.contains(name),
+                "{reference} uses ${name}, empty under a manual gcloud builds submit"
             );
         }
     }

@@ -213,7 +213,7 @@ fn default_thresholds() -> Vec<f64> {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
-    /// Tier name (`dev`, `staging`, ...), the value of the `environment-tier` label.
+    /// Tier name (`dev`, `staging`, ...), the value of the `tier` label (`events::labels::TIER`) budgets filter on.
     pub name: String,
     /// Decimal amount as a string so cents survive: `"250.50"`.
     pub amount: String,
