@@ -8,14 +8,7 @@ use std::{collections::BTreeSet, path::Path};
 
 use serde_yaml_ng::Value;
 
-// The label vocabulary and the platform services, from their one definition in `events`
-// (testbed does not depend on the events crate, so its source files are compiled in here).
-#[allow(dead_code)]
-#[path = "../../events/src/labels.rs"]
-mod labels;
-#[allow(dead_code)]
-#[path = "../../events/src/platform.rs"]
-mod platform;
+use events::{labels, platform};
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
