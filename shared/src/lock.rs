@@ -18,6 +18,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 /// timeout, a panic), dropping it closes the session, and the server drops the lock with it.
 pub struct KeyLock {
     conn: PgConnection,
+    key: String,
 }
 
 impl KeyLock {
@@ -35,11 +36,19 @@ impl KeyLock {
             conn.close().await.ok();
             return Ok(None);
         }
-        Ok(Some(Self { conn }))
+        Ok(Some(Self { conn, key }))
     }
 
-    /// Releases the lock by ending its session.
-    pub async fn release(self) -> Result<(), sqlx::Error> {
-        self.conn.close().await
+    /// Releases the lock, then ends its session. The explicit unlock matters: the server
+    /// ends a closed session (and its locks) only after the client has moved on, so without
+    /// it the holder's own next attempt could still find the key taken.
+    pub async fn release(mut self) -> Result<(), sqlx::Error> {
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(&self.key)
+            .execute(&mut self.conn)
+            .await;
+        // Closing ends the session whatever the unlock did, and with it any lock still held.
+        let closed = self.conn.close().await;
+        unlocked.map(drop).and(closed)
     }
 }
