@@ -4,40 +4,15 @@
 
 mod support;
 
-use std::{
-    io::Write,
-    sync::{atomic::AtomicUsize, Arc, Mutex},
-};
+use std::sync::{atomic::AtomicUsize, Arc};
 
 use shared::backends::{publisher::RecordingPublisher, Plan};
 use support::{counting_handler, ctx, options, ping, spawn};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn lines(&self) -> Vec<serde_json::Value> {
-        String::from_utf8(self.0.lock().expect("capture lock").clone())
-            .expect("log lines are UTF-8")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-}
+use testbed::LogCapture;
 
 #[tokio::test]
 async fn delivery_logs_carry_event_trace_and_error_reporting_fields() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber =
         shared::telemetry::subscriber("my-project", "runtime-test", true, move || writer.clone());
@@ -55,7 +30,7 @@ async fn delivery_logs_carry_event_trace_and_error_reporting_fields() {
         .await
         .unwrap();
 
-    let lines = capture.lines();
+    let lines = capture.json_lines();
     let failure = lines
         .iter()
         .find(|l| l["decision"] == "retry")

@@ -14,12 +14,14 @@
 //! so tests run in parallel and leave nothing behind.
 
 mod fake_gcs;
+mod log_capture;
 mod names;
 mod postgres;
 mod process;
 mod pubsub;
 
 pub use fake_gcs::FakeGcs;
+pub use log_capture::LogCapture;
 pub use names::{free_port, unique_name};
 pub use postgres::Postgres;
 pub use process::{wait_group_gone as process_group_gone, ProcessGroup};

@@ -7,11 +7,7 @@
 
 mod support;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use env_provisioner::{fault, handler, ProvisionerEvent};
 use events::labels::{KIND, KIND_PLATFORM, MANAGED_BY, MANAGED_BY_VALUE};
@@ -21,21 +17,9 @@ use secrecy::ExposeSecret;
 use shared::dispatch::{DispatchOptions, Dispatcher};
 use support::cloud_run::FakeRun;
 use support::{Stack, REQUESTED, TEARDOWN};
+use testbed::LogCapture;
 
 const DEAD_LETTERS: &str = "env-provisioner-dead-letter";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Every password the environment's credentials secret holds (all its versions).
 async fn passwords(stack: &Stack, name: &str) -> Vec<String> {
@@ -57,7 +41,7 @@ async fn passwords(stack: &Stack, name: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn provisioning_writes_no_password_anywhere() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber = shared::telemetry::subscriber_at(
         "p",
@@ -117,7 +101,7 @@ async fn provisioning_writes_no_password_anywhere() {
     deliver("d1", TEARDOWN, serde_json::json!({ "name": "logs" })).await;
     deliver("d2", TEARDOWN, serde_json::json!({ "name": "taken" })).await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "every level"

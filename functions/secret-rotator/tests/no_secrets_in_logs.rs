@@ -6,36 +6,19 @@
 
 mod support;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
 use events::names::{EnvName, LoginSlot};
 use secrecy::ExposeSecret;
 use secret_rotator::fault;
 use shared::backends::{databases::DatabaseAdmin, secrets::SecretStore};
 use shared::Decision;
 use support::*;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use testbed::LogCapture;
 
 #[tokio::test]
 async fn rotation_logs_contain_no_password() {
     // Every level, every crate: the filter reads RUST_LOG (set before anything logs).
     std::env::set_var("RUST_LOG", "trace");
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber =
         shared::telemetry::subscriber("p", "secret-rotator", true, move || writer.clone());
@@ -91,7 +74,7 @@ async fn rotation_logs_contain_no_password() {
         }
     }
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("secret rotated"),
         "the capture saw the rotations:\n{logs}"
