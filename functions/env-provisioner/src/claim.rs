@@ -12,6 +12,7 @@ use crate::error::ProvisionError;
 use crate::labels::labels_for;
 use crate::requests;
 use crate::state::{self, Record};
+use crate::tombstones;
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -49,10 +50,22 @@ pub async fn claim(
     )
     .execute(&mut *tx)
     .await?;
-    if let Some(existing) = state::load(&mut *tx, &request.name, true).await? {
-        if let Some(reason) = torn_down(&existing, request_id, published) {
+    let existing = state::load(&mut *tx, &request.name, true).await?;
+    // A live row is a later request's environment: a stale request changes nothing there
+    // (already ready, or refused below). Anything else would provision afresh: not for a
+    // request that was torn down.
+    let live = existing
+        .as_ref()
+        .is_some_and(|e| !matches!(e.status.as_str(), "deleted" | "failed"));
+    if !live {
+        let tombstone = tombstones::load(&mut tx, &request.name).await?;
+        if let Some(reason) =
+            tombstone.and_then(|t| t.refuses(&request.name, request_id, published))
+        {
             return Err(ProvisionError::Rejected(reason));
         }
+    }
+    if let Some(existing) = existing {
         let same = existing.spec_hash == hash;
         let resumed = match existing.status.as_str() {
             "ready" if same => Some(Claim::AlreadyReady),
@@ -108,30 +121,6 @@ pub async fn claim(
     record
         .map(|record| Claim::Provision(Box::new(record)))
         .ok_or_else(|| ProvisionError::Control(sqlx::Error::RowNotFound))
-}
-
-/// Why a request may not provision a `deleted` name again: it is the request that was torn
-/// down (its redelivery), or it was published no later than the teardown (it arrived late).
-/// A request without a publish time is judged by its id alone.
-fn torn_down(
-    existing: &Record,
-    request_id: &str,
-    published: Option<DateTime<Utc>>,
-) -> Option<String> {
-    let (name, at) = (&existing.name, existing.deleted_at?);
-    if existing.status != "deleted" {
-        return None;
-    }
-    let again = "publish a new request to provision it again";
-    if existing.request_id == request_id {
-        return Some(format!(
-            "request {request_id} was torn down: environment {name} was deleted at {at}; {again}"
-        ));
-    }
-    let published = published.filter(|p| *p <= at)?;
-    Some(format!(
-        "request {request_id} was published at {published}, before environment {name} was torn down at {at}; {again}"
-    ))
 }
 
 async fn check_quota(

@@ -19,6 +19,7 @@ mod resources;
 mod state;
 mod storage;
 mod teardown;
+mod tombstones;
 
 use std::sync::Arc;
 

@@ -8,6 +8,8 @@ use serde_json::json;
 use shared::lock::KeyLock;
 use sqlx::{PgPool, Row};
 
+use crate::tombstones;
+
 /// One environment as recorded.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -29,14 +31,12 @@ pub struct Record {
     pub outputs: BTreeMap<String, String>,
     /// When the TTL sweep removes it.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The request that (last) claimed the name; a tombstone's teardown event.
+    /// The request that (last) claimed the name.
     pub request_id: String,
-    /// For a `deleted` row, the tombstone: requests published before it are refused.
-    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "name, status, spec_hash, owner, tier, labels, resources, outputs, \
-     expires_at, request_id, deleted_at";
+     expires_at, request_id";
 
 fn record(row: &sqlx::postgres::PgRow) -> Result<Record, sqlx::Error> {
     let decode = |e: String| sqlx::Error::Decode(e.into());
@@ -57,7 +57,6 @@ fn record(row: &sqlx::postgres::PgRow) -> Result<Record, sqlx::Error> {
         outputs: json("outputs")?,
         expires_at: row.try_get("expires_at")?,
         request_id: row.try_get("request_id")?,
-        deleted_at: row.try_get("deleted_at")?,
     })
 }
 
@@ -151,48 +150,26 @@ pub async fn forget_step(pool: &PgPool, name: &EnvName, step: &str) -> Result<()
     .map(drop)
 }
 
-/// The teardown's time as a tombstone: the event's publish time, never later than now (a
-/// publisher's clock cannot block a name for the future), now when the event has none.
-const TOMBSTONE: &str = "LEAST(coalesce($2, now()), now())";
-
-/// Marks the environment deleted (its resources are gone) with the teardown's tombstone.
+/// Marks the environment deleted (its resources are gone) and, in the same transaction,
+/// records teardown `event_id` (published at `at`) as the tombstone of the request it tore
+/// down, so a crash between the two cannot forget which request that was.
 pub async fn mark_deleted(
     pool: &PgPool,
-    name: &EnvName,
-    at: Option<DateTime<Utc>>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE control.environments SET status = 'deleted', failure = NULL, resources = '{{}}'::jsonb, \
-         updated_at = now(), deleted_at = {TOMBSTONE} WHERE name = $1"
-    ))
-    .bind(name.as_str())
-    .bind(at)
-    .execute(pool)
-    .await
-    .map(drop)
-}
-
-/// A teardown for a name that is unknown or already deleted: records (or moves forward) the
-/// name's tombstone, as a `deleted` row, so a request published before this teardown but
-/// delivered after it is refused. `event_id` stands in the row's `request_id`.
-pub async fn tombstone(
-    pool: &PgPool,
-    name: &EnvName,
+    record: &Record,
     at: Option<DateTime<Utc>>,
     event_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO control.environments (name, spec, spec_hash, owner, tier, status, request_id, deleted_at) \
-         VALUES ($1, '{{}}', '', '', 'ephemeral', 'deleted', $3, {TOMBSTONE}) \
-         ON CONFLICT (name) DO UPDATE SET deleted_at = GREATEST(environments.deleted_at, EXCLUDED.deleted_at) \
-         WHERE environments.status = 'deleted'"
-    ))
-    .bind(name.as_str())
-    .bind(at)
-    .bind(event_id)
-    .execute(pool)
-    .await
-    .map(drop)
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE control.environments SET status = 'deleted', failure = NULL, resources = '{}'::jsonb, \
+         updated_at = now(), deleted_at = now() WHERE name = $1",
+    )
+    .bind(record.name.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let torn_down = Some(record.request_id.as_str());
+    tombstones::record(&mut tx, &record.name, at, torn_down, event_id).await?;
+    tx.commit().await
 }
 
 /// Names of environments the sweep must remove: live ones whose TTL has passed, and every

@@ -13,6 +13,7 @@ use crate::error::ProvisionError;
 use crate::fault;
 use crate::resources::remove_all;
 use crate::state;
+use crate::tombstones;
 use crate::Config;
 
 /// One teardown: which environment, why, and the event asking (its id and publish time).
@@ -53,7 +54,8 @@ async fn teardown_locked(
         Some(record) if record.status != "deleted" => record,
         _ => {
             // Push is unordered: this may overtake the request it removes.
-            state::tombstone(pool, name, t.at, t.event_id).await?;
+            let mut conn = pool.acquire().await?;
+            tombstones::record(&mut conn, name, t.at, None, t.event_id).await?;
             return Ok(Outcome::Ignored(format!(
                 "environment {name} is unknown or already deleted; requests published before this teardown will be refused"
             )));
@@ -85,7 +87,7 @@ async fn teardown_locked(
         &deleted,
     ))
     .await?;
-    state::mark_deleted(pool, name, t.at).await?;
+    state::mark_deleted(pool, &record, t.at, t.event_id).await?;
     tracing::info!(environment = %name, reason = ?t.reason, "environment deleted");
     Ok(Outcome::Done)
 }

@@ -206,13 +206,19 @@ impl Stack {
         .fetch_all(&self.control)
         .await
         .unwrap();
-        let row: Option<String> = sqlx::query_scalar(
-            "SELECT status || ':' || resources::text || ':' || (labels - 'expires-at')::text FROM control.environments WHERE name = $1",
+        // A name known only by its tombstone (torn down before it was ever requested) reads
+        // as deleted with nothing left: it has no environment row of its own.
+        let row: Option<String> = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT coalesce( \
+               (SELECT status || ':' || resources::text || ':' || (labels - 'expires-at')::text \
+                  FROM control.environments WHERE name = $1), \
+               (SELECT 'deleted:{}:{}' FROM control.environment_tombstones WHERE name = $1))",
         )
         .bind(name)
         .fetch_optional(&self.control)
         .await
-        .unwrap();
+        .unwrap()
+        .flatten();
         let objects = walk(&self.objects.path().join("objects/envs").join(name));
         BTreeMap::from([
             ("roles".into(), roles.join(" ")),
