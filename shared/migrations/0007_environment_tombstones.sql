@@ -13,14 +13,9 @@ CREATE TABLE IF NOT EXISTS control.environment_tombstones (
     event_id    text
 );
 
--- Until now tombstones were `deleted` rows of control.environments: move them here. Rows a
--- teardown of an unknown name wrote (no request behind them: empty spec) go away.
-INSERT INTO control.environment_tombstones (name, deleted_at, request_id, event_id)
-SELECT name, deleted_at,
-       CASE WHEN spec = '{}'::jsonb THEN NULL ELSE request_id END,
-       CASE WHEN spec = '{}'::jsonb THEN request_id END
+-- Environments deleted before this table existed keep their deletion time as a tombstone.
+INSERT INTO control.environment_tombstones (name, deleted_at, request_id)
+SELECT name, deleted_at, request_id
   FROM control.environments
  WHERE status = 'deleted' AND deleted_at IS NOT NULL
 ON CONFLICT (name) DO NOTHING;
-
-DELETE FROM control.environments WHERE status = 'deleted' AND spec = '{}'::jsonb AND owner = '';
