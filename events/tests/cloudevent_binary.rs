@@ -84,6 +84,12 @@ fn the_first_of_repeated_headers_counts() {
 }
 
 #[test]
+fn the_last_readable_value_of_a_repeated_extension_counts() {
+    let event = binary(&[("ce-x", b"a"), ("ce-x", b"b"), ("ce-x", b"\xff")]).expect("decodes");
+    assert_eq!(event.attributes["x"], "b");
+}
+
+#[test]
 fn core_attribute_names_are_never_extensions() {
     let event =
         binary(&[("ce-data", b"x"), ("ce-datacontenttype", b"text/plain")]).expect("decodes");

@@ -103,7 +103,8 @@ pub(super) fn binary(headers: &HeaderMap, body: &[u8]) -> Result<RawEvent, Decod
 }
 
 /// The `ce-*` headers as the SDK should see them, so that it decodes what we always did:
-/// - only the first of a repeated header (`HeaderMap::get`), as everywhere else;
+/// - of a repeated header, the first for a context attribute (`HeaderMap::get`, as everywhere
+///   else) and the last readable one for an extension (as our decoder always had it);
 /// - context attributes trimmed, and `ce-time` already `%XX`-decoded: the SDK parses it
 ///   without decoding, and would refuse `10%3A00` where the binding allows the escape;
 /// - no `ce-dataschema`: the SDK refuses one that is not an absolute URL (e.g.
@@ -116,7 +117,16 @@ fn sdk_headers(headers: &HeaderMap, time: Option<&str>) -> HeaderMap {
         let Some(attr) = name.as_str().strip_prefix("ce-") else {
             continue;
         };
-        let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) else {
+        let value = if CORE.contains(&attr) {
+            headers.get(name).and_then(|v| v.to_str().ok())
+        } else {
+            headers
+                .get_all(name)
+                .iter()
+                .rev()
+                .find_map(|v| v.to_str().ok())
+        };
+        let Some(value) = value else {
             continue;
         };
         let value = match attr {
@@ -132,7 +142,11 @@ fn sdk_headers(headers: &HeaderMap, time: Option<&str>) -> HeaderMap {
     out
 }
 
-/// Decodes a structured-mode CloudEvent.
+/// Decodes a structured-mode CloudEvent. Hand-written, not the SDK's: its JSON format reads
+/// `data` into a `serde_json::Value` and so loses the bytes (`{"b":1.50,"a":[1, 2]}` comes
+/// back as `{"a":[1,2],"b":1.5}`, and of duplicate keys only the last survives, where our
+/// typed decoding refuses them); it refuses extensions that are objects, arrays or floats
+/// (we keep their JSON text), a relative `dataschema`, and `data` next to `data_base64`.
 pub(super) fn structured(body: &[u8]) -> Result<RawEvent, DecodeError> {
     let event: BTreeMap<String, Box<RawValue>> =
         serde_json::from_slice(body).map_err(|e| DecodeError::InvalidField {
