@@ -73,7 +73,7 @@ impl OutgoingEvent {
     }
 
     /// The Pub/Sub message, with `ce-*` attributes as in the CloudEvents Pub/Sub binding
-    /// (the SDK has no Pub/Sub binding; [`PubsubBinding`] is ours, on its serializer trait).
+    /// (the SDK has no Pub/Sub binding; `PubsubBinding` below is ours, on its serializer trait).
     pub fn into_message(self) -> Message {
         // Cannot fail: PubsubBinding never refuses, and binary data needs no serialising.
         self.into_cloudevent()
