@@ -38,7 +38,7 @@ fn the_sdk_keeps_the_last_of_duplicate_keys_where_our_typed_decoding_refuses_the
     assert!(err.to_string().contains("duplicate field `name`"), "{err}");
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Named {
     name: String,
 }
