@@ -3,6 +3,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use cloudevents::event::SpecVersion;
+use cloudevents::message::{
+    BinaryDeserializer, BinarySerializer, MessageAttributeValue, Result as SdkResult,
+};
+use cloudevents::{AttributesWriter, Data, EventBuilder, EventBuilderV10};
 
 use crate::TypedEvent;
 
@@ -49,20 +54,72 @@ impl OutgoingEvent {
         }
     }
 
-    /// The Pub/Sub message, with `ce-*` attributes as in the CloudEvents Pub/Sub binding.
+    /// The event as a CloudEvent (the SDK's type), data as `application/json`.
+    pub fn into_cloudevent(self) -> cloudevents::Event {
+        let mut event = EventBuilderV10::new()
+            .id(self.id)
+            .ty(self.ty)
+            // A placeholder the builder accepts; the real source is set below, past the
+            // builder's refusal of an empty one, so an empty source is published as given
+            // (and refused by the receiver, as before) rather than lost.
+            .source("//groundskeeper")
+            .time(self.time)
+            .data(JSON, Data::Binary(self.data))
+            .build()
+            // Cannot fail: every required attribute is set and none needs parsing.
+            .unwrap_or_default();
+        event.set_source(self.source);
+        event
+    }
+
+    /// The Pub/Sub message, with `ce-*` attributes as in the CloudEvents Pub/Sub binding
+    /// (the SDK has no Pub/Sub binding; `PubsubBinding` below is ours, on its serializer trait).
     pub fn into_message(self) -> Message {
-        let attributes = BTreeMap::from([
-            ("ce-specversion".to_owned(), "1.0".to_owned()),
-            ("ce-type".to_owned(), self.ty.to_owned()),
-            ("ce-source".to_owned(), self.source),
-            ("ce-id".to_owned(), self.id),
-            ("ce-time".to_owned(), self.time.to_rfc3339()),
-            ("content-type".to_owned(), "application/json".to_owned()),
-        ]);
-        Message {
-            data: self.data,
-            attributes,
-            ordering_key: None,
-        }
+        // Cannot fail: PubsubBinding never refuses, and binary data needs no serialising.
+        self.into_cloudevent()
+            .deserialize_binary(PubsubBinding::default())
+            .unwrap_or_default()
+    }
+}
+
+const JSON: &str = "application/json";
+
+/// The CloudEvents Pub/Sub protocol binding, binary mode: each context attribute and
+/// extension becomes a `ce-<name>` attribute, `datacontenttype` the `content-type` one.
+#[derive(Default)]
+struct PubsubBinding(Message);
+
+impl PubsubBinding {
+    fn with(mut self, name: String, value: &MessageAttributeValue) -> Self {
+        self.0.attributes.insert(name, value.to_string());
+        self
+    }
+}
+
+impl BinarySerializer<Message> for PubsubBinding {
+    fn set_spec_version(self, version: SpecVersion) -> SdkResult<Self> {
+        let version = MessageAttributeValue::String(version.to_string());
+        Ok(self.with("ce-specversion".to_owned(), &version))
+    }
+
+    fn set_attribute(self, name: &str, value: MessageAttributeValue) -> SdkResult<Self> {
+        let name = match name {
+            "datacontenttype" => "content-type".to_owned(),
+            _ => format!("ce-{name}"),
+        };
+        Ok(self.with(name, &value))
+    }
+
+    fn set_extension(self, name: &str, value: MessageAttributeValue) -> SdkResult<Self> {
+        Ok(self.with(format!("ce-{name}"), &value))
+    }
+
+    fn end_with_data(mut self, bytes: Vec<u8>) -> SdkResult<Message> {
+        self.0.data = bytes;
+        Ok(self.0)
+    }
+
+    fn end(self) -> SdkResult<Message> {
+        Ok(self.0)
     }
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use http::HeaderMap;
+use cloudevents::{AttributesReader, Data};
+use http::{HeaderMap, HeaderValue};
 use serde_json::value::RawValue;
 
 use super::headers::{parse_time, percent_decode, text};
@@ -38,7 +39,11 @@ const CORE: &[&str] = &[
     "data_base64",
 ];
 
-/// Decodes a binary-mode CloudEvent.
+/// Decodes a binary-mode CloudEvent with the CloudEvents SDK's HTTP binding, which sorts the
+/// `ce-*` headers into context attributes and extensions, parses the time and keeps the body
+/// as the data byte for byte. In front of it, what the SDK does not do: only CloudEvents 1.0,
+/// required attributes present and non-empty (checked first, so the error names the first
+/// missing one as it always did), and `%XX` decoding of every value (see [`sdk_headers`]).
 pub(super) fn binary(headers: &HeaderMap, body: &[u8]) -> Result<RawEvent, DecodeError> {
     let header = |name: &'static str| -> Result<Option<String>, DecodeError> {
         Ok(text(headers, name)?.map(percent_decode))
@@ -49,31 +54,99 @@ pub(super) fn binary(headers: &HeaderMap, body: &[u8]) -> Result<RawEvent, Decod
             .ok_or(DecodeError::MissingField(name))
     };
     check_version("ce-specversion", &required("ce-specversion")?)?;
-    let mut extensions = BTreeMap::new();
-    for (name, value) in headers {
+    for name in ["ce-id", "ce-source", "ce-type"] {
+        required(name)?;
+    }
+    // Read here only to refuse a value that is not visible ASCII, naming the header.
+    header("ce-subject")?;
+    let time = header("ce-time")?;
+    let time = time.as_deref();
+    if let Some(t) = time.filter(|t| HeaderValue::from_str(t.trim()).is_err()) {
+        // Decoded to control or non-ASCII characters, so not a header the SDK could read;
+        // no RFC 3339 timestamp has those, and parse_time refuses it with our message.
+        parse_time("ce-time", t)?;
+    }
+    let sdk = cloudevents::binding::http::to_event(&sdk_headers(headers, time), body.to_vec());
+    let mut event = sdk.map_err(|e| {
+        match &e {
+            // Our message, naming the value as decoded (the SDK's names neither).
+            cloudevents::message::Error::ParseTimeError { .. } => {
+                parse_time("ce-time", time.unwrap_or_default()).err()
+            }
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            DecodeError::UnrecognisedDelivery(format!(
+                "the CloudEvents SDK refused the binary-mode event ({e})"
+            ))
+        })
+    })?;
+    let extensions = event
+        .iter_extensions()
+        .filter(|(name, _)| !CORE.contains(name))
+        .map(|(name, value)| (name.to_owned(), percent_decode(&value.to_string())))
+        .collect();
+    let context = Context {
+        id: percent_decode(event.id()),
+        source: percent_decode(event.source()),
+        ty: percent_decode(event.ty()),
+        time: event.time().copied(),
+        subject: event.subject().map(percent_decode),
+        extensions,
+    };
+    let data = match event.take_data().2 {
+        Some(Data::Binary(bytes)) => bytes,
+        // The binary binding always gives the body as bytes, or none when it is empty.
+        _ => body.to_vec(),
+    };
+    finish(context, data, DeliveryForm::CloudEventBinary)
+}
+
+/// The `ce-*` headers as the SDK should see them, so that it decodes what we always did:
+/// - of a repeated header, the first for a context attribute (`HeaderMap::get`, as everywhere
+///   else) and the last readable one for an extension (as our decoder always had it);
+/// - context attributes trimmed, and `ce-time` already `%XX`-decoded: the SDK parses it
+///   without decoding, and would refuse `10%3A00` where the binding allows the escape;
+/// - no `ce-dataschema`: the SDK refuses one that is not an absolute URL (e.g.
+///   `/schemas/t.json`), and we never read it, so it must not refuse a delivery;
+/// - no extension whose value is not visible ASCII: the SDK refuses the whole event for it,
+///   we have always dropped just that extension.
+fn sdk_headers(headers: &HeaderMap, time: Option<&str>) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in headers.keys() {
         let Some(attr) = name.as_str().strip_prefix("ce-") else {
             continue;
         };
-        if !CORE.contains(&attr) {
-            if let Ok(value) = value.to_str() {
-                extensions.insert(attr.to_owned(), percent_decode(value));
-            }
+        let value = if CORE.contains(&attr) {
+            headers.get(name).and_then(|v| v.to_str().ok())
+        } else {
+            headers
+                .get_all(name)
+                .iter()
+                .rev()
+                .find_map(|v| v.to_str().ok())
+        };
+        let Some(value) = value else {
+            continue;
+        };
+        let value = match attr {
+            "dataschema" => continue,
+            "time" => time.unwrap_or_default().trim(),
+            _ if CORE.contains(&attr) => value.trim(),
+            _ => value,
+        };
+        if let Ok(value) = HeaderValue::from_str(value) {
+            out.insert(name.clone(), value);
         }
     }
-    let context = Context {
-        id: required("ce-id")?,
-        source: required("ce-source")?,
-        ty: required("ce-type")?,
-        time: header("ce-time")?
-            .map(|t| parse_time("ce-time", &t))
-            .transpose()?,
-        subject: header("ce-subject")?,
-        extensions,
-    };
-    finish(context, body.to_vec(), DeliveryForm::CloudEventBinary)
+    out
 }
 
-/// Decodes a structured-mode CloudEvent.
+/// Decodes a structured-mode CloudEvent. Hand-written, not the SDK's: its JSON format reads
+/// `data` into a `serde_json::Value` and so loses the bytes (`{"b":1.50,"a":[1, 2]}` comes
+/// back as `{"a":[1,2],"b":1.5}`, and of duplicate keys only the last survives, where our
+/// typed decoding refuses them); it refuses extensions that are objects, arrays or floats
+/// (we keep their JSON text), a relative `dataschema`, and `data` next to `data_base64`.
 pub(super) fn structured(body: &[u8]) -> Result<RawEvent, DecodeError> {
     let event: BTreeMap<String, Box<RawValue>> =
         serde_json::from_slice(body).map_err(|e| DecodeError::InvalidField {

@@ -43,31 +43,13 @@ pub(super) fn parse_time(field: &'static str, value: &str) -> Result<DateTime<Ut
         })
 }
 
-/// Decodes `%XX` escapes, as the CloudEvents HTTP binding requires of `ce-*` header values.
-/// A value that does not decode to UTF-8 is kept as sent.
+/// Decodes `%XX` escapes, as the CloudEvents HTTP binding requires of `ce-*` header values
+/// (the CloudEvents SDK's binding leaves them encoded). A `%` not followed by two hex digits
+/// stays as it is; a value that does not decode to UTF-8 is kept as sent.
 pub(super) fn percent_decode(value: &str) -> String {
-    if !value.contains('%') {
-        return value.to_owned();
-    }
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| value.to_owned())
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .map_or_else(|_| value.to_owned(), |decoded| decoded.into_owned())
 }
 
 /// Headers that belong to the HTTP transport or to Google's front ends, never to a message:
