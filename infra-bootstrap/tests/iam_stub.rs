@@ -34,7 +34,8 @@ fn read(resource: &str) -> GetIamPolicyRequest {
         .set_options(GetPolicyOptions::new().set_requested_policy_version(3))
 }
 
-#[tokio::test]
+// Paused clock: the backoff between attempts costs no time.
+#[tokio::test(start_paused = true)]
 async fn adds_the_binding_keeping_the_etag_and_retries_on_aborted() {
     let fake = FakePolicies::new();
     fake.seed(DLQ, vec![viewer()]);
@@ -76,7 +77,8 @@ async fn present_binding_is_not_written_again() {
     assert_eq!(fake.all_sets(), 0);
 }
 
-#[tokio::test]
+// Paused clock: the backoff between attempts costs no time.
+#[tokio::test(start_paused = true)]
 async fn a_policy_that_keeps_changing_is_given_up_naming_it() {
     let fake = FakePolicies::new();
     fake.interfere(DLQ, MAX_ATTEMPTS);

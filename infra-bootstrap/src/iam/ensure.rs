@@ -1,7 +1,15 @@
 //! Converging policies: add what is missing in one read-modify-write per resource, keep
 //! every other binding as read, retry when the etag moved on.
+//!
+//! The retry wraps the whole read-modify-write (`backon`: exponential, jittered, bounded), not
+//! the write: a write with a stale etag fails again however often it is sent, which is all
+//! the clients' own retry policies could do. Only ABORTED (the etag conflict) is retried;
+//! jitter keeps two bootstraps racing on one policy from colliding again in step.
+
+use std::time::Duration;
 
 use anyhow::Context;
+use backon::{ExponentialBuilder, Retryable};
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_iam_v1::model::{Binding, Policy};
 
@@ -10,6 +18,15 @@ use crate::store::progress;
 
 /// Attempts before giving up on a policy that keeps changing under us.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The pause before the first retry; each further one doubles (plus up to as much jitter).
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
+
+/// Why one read-modify-write failed: a conflict is worth another one, the rest is not.
+enum Failure {
+    Conflict(google_cloud_gax::error::Error),
+    Other(anyhow::Error),
+}
 
 /// Whether `policy` grants `grant` unconditionally. A conditional binding may not apply when
 /// the member acts (time, resource or request conditions), so it does not count.
@@ -27,45 +44,66 @@ pub async fn ensure(api: &dyn PolicyApi, grant: &Grant) -> anyhow::Result<bool> 
 
 /// Adds every grant of `grants` (all on `resource`) that the policy lacks, in one write.
 /// Other bindings, conditional ones included, are written back as read. Returns the grants
-/// added (none: nothing was written).
+/// added (none: nothing was written). A conflict (ABORTED) starts over from the read, up to
+/// [`MAX_ATTEMPTS`] attempts in all, pausing [`FIRST_RETRY_DELAY`] and doubling, jittered.
 pub async fn ensure_all<'g>(
     api: &dyn PolicyApi,
     resource: &str,
     grants: &[&'g Grant],
 ) -> anyhow::Result<Vec<&'g Grant>> {
-    for attempt in 1..=MAX_ATTEMPTS {
-        let mut policy = api
-            .get(resource)
-            .await
-            .with_context(|| format!("reading the IAM policy of {resource}"))?;
-        let missing: Vec<&Grant> = grants
-            .iter()
-            .copied()
-            .filter(|g| !holds(&policy, g))
-            .collect();
-        if missing.is_empty() {
-            return Ok(missing);
-        }
-        for g in &missing {
-            add(&mut policy, g);
-        }
-        // The policy still carries the etag we read: a concurrent change makes this ABORTED.
-        match api.set(resource, policy).await {
-            Ok(_) => return Ok(missing),
-            Err(e)
-                if e.status().is_some_and(|s| s.code == Code::Aborted)
-                    && attempt < MAX_ATTEMPTS =>
-            {
-                progress(format_args!(
-                    "policy of {resource} changed concurrently; retrying"
-                ));
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("writing the IAM policy of {resource}"))
-            }
-        }
+    let backoff = ExponentialBuilder::new()
+        .with_min_delay(FIRST_RETRY_DELAY)
+        .with_factor(2.0)
+        .with_max_times(MAX_ATTEMPTS as usize - 1)
+        .with_jitter();
+    (|| read_modify_write(api, resource, grants))
+        .retry(backoff)
+        .when(|f| matches!(f, Failure::Conflict(_)))
+        .notify(|_, pause: Duration| {
+            progress(format_args!(
+                "policy of {resource} changed concurrently; retrying in {} ms",
+                pause.as_millis()
+            ))
+        })
+        .await
+        .map_err(|f| match f {
+            Failure::Conflict(e) => anyhow::Error::new(e).context(format!(
+                "policy of {resource} kept changing; gave up after {MAX_ATTEMPTS} attempts"
+            )),
+            Failure::Other(e) => e,
+        })
+}
+
+/// One attempt: read, add what is missing, write back under the etag read.
+async fn read_modify_write<'g>(
+    api: &dyn PolicyApi,
+    resource: &str,
+    grants: &[&'g Grant],
+) -> Result<Vec<&'g Grant>, Failure> {
+    let mut policy = api
+        .get(resource)
+        .await
+        .with_context(|| format!("reading the IAM policy of {resource}"))
+        .map_err(Failure::Other)?;
+    let missing: Vec<&Grant> = grants
+        .iter()
+        .copied()
+        .filter(|g| !holds(&policy, g))
+        .collect();
+    if missing.is_empty() {
+        return Ok(missing);
     }
-    anyhow::bail!("policy of {resource} kept changing; gave up after {MAX_ATTEMPTS} attempts")
+    for g in &missing {
+        add(&mut policy, g);
+    }
+    // The policy still carries the etag we read: a concurrent change makes this ABORTED.
+    match api.set(resource, policy).await {
+        Ok(_) => Ok(missing),
+        Err(e) if e.status().is_some_and(|s| s.code == Code::Aborted) => Err(Failure::Conflict(e)),
+        Err(e) => Err(Failure::Other(
+            anyhow::Error::new(e).context(format!("writing the IAM policy of {resource}")),
+        )),
+    }
 }
 
 /// Adds the member to the role's unconditional binding, or a new binding for it.

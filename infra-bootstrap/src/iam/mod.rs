@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 pub use clients::{PolicyApi, PolicyClients, POLICY_VERSION};
-pub use ensure::{ensure, ensure_all, ensure_grants, holds, MAX_ATTEMPTS};
+pub use ensure::{ensure, ensure_all, ensure_grants, holds, FIRST_RETRY_DELAY, MAX_ATTEMPTS};
 pub use plan::{apply, plan, KIND};
 pub use read::{read_policies, PolicyRead};
 

@@ -8,17 +8,16 @@
 //! in a statement, in `log_statement` / `pg_stat_statements` output or on the wire, and the
 //! literal is built from base64 and `$:` only — [`quote_literal`] still checks and quotes it.
 //!
-//! Passwords must be printable ASCII: PostgreSQL SASLprep-normalises others at login, which
-//! this module does not implement, and groundskeeper's own passwords never need it.
+//! The verifier comes from `postgres-protocol`, which matches libpq: SASLprep first (so
+//! passwords need not be ASCII), a random 16-byte salt, [`ITERATIONS`] rounds.
+//!
+//! Two limits stay, neither about the verifier: no NUL, and nothing SASLprep would change
+//! (see [`PasswordError`]).
 
-use hmac::{Hmac, Mac};
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
-
-/// PostgreSQL's default `scram_iterations`.
+/// The iteration count in every verifier: `postgres-protocol`'s, which is PostgreSQL's
+/// default `scram_iterations`.
 pub const ITERATIONS: u32 = 4096;
 
 /// Why a password cannot be turned into a verifier (never shows the password).
@@ -27,68 +26,38 @@ pub enum PasswordError {
     /// Empty passwords are refused by PostgreSQL's SCRAM login.
     #[error("the password is empty")]
     Empty,
-    /// Outside printable ASCII (would need SASLprep).
-    #[error("the password has a character outside printable ASCII at position {0}")]
-    NotPrintableAscii(usize),
+    /// libpq and the server take passwords as C strings: a NUL would cut it short.
+    #[error("the password contains a NUL character")]
+    Nul,
+    /// The verifier is made from the SASLprep form (as libpq and PostgreSQL do), but not
+    /// every client prepares the password it logs in with: sqlx, which our own login check
+    /// uses, sends it as is. A password equal to its SASLprep form logs in either way.
+    #[error(
+        "the password is not in SASLprep normal form (non-ASCII spaces, compatibility \
+         characters or unnormalised Unicode); clients that do not normalise could not log in"
+    )]
+    NotSaslprepNormal,
 }
 
 /// The SCRAM-SHA-256 verifier for `password`, with a fresh random 16-byte salt.
 pub fn verifier(password: &SecretString) -> Result<String, PasswordError> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    verifier_with_salt(password, &salt, ITERATIONS)
-}
-
-/// The verifier for a given salt and iteration count (RFC 5802 / RFC 7677).
-pub fn verifier_with_salt(
-    password: &SecretString,
-    salt: &[u8],
-    iterations: u32,
-) -> Result<String, PasswordError> {
     let password = password.expose_secret();
     if password.is_empty() {
         return Err(PasswordError::Empty);
     }
-    if let Some(position) = password.chars().position(|c| !(' '..='~').contains(&c)) {
-        return Err(PasswordError::NotPrintableAscii(position + 1));
+    if password.contains('\0') {
+        return Err(PasswordError::Nul);
     }
-    let salted = hi(password.as_bytes(), salt, iterations);
-    let client_key = hmac(&salted, b"Client Key");
-    let stored_key = Sha256::digest(client_key);
-    let server_key = hmac(&salted, b"Server Key");
-    Ok(format!(
-        "SCRAM-SHA-256${iterations}:{}${}:{}",
-        STANDARD.encode(salt),
-        STANDARD.encode(stored_key),
-        STANDARD.encode(server_key)
+    // A password SASLprep refuses (control characters, …) is used as is by libpq, the server
+    // and postgres-protocol alike, and by sqlx: no client disagrees, so it is allowed.
+    if let Ok(prepared) = stringprep::saslprep(password) {
+        if prepared != password {
+            return Err(PasswordError::NotSaslprepNormal);
+        }
+    }
+    Ok(postgres_protocol::password::scram_sha_256(
+        password.as_bytes(),
     ))
-}
-
-/// `Hi(password, salt, i)`: PBKDF2-HMAC-SHA-256 with one output block.
-fn hi(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
-    let mut u = {
-        let mut mac = new_mac(password);
-        mac.update(salt);
-        mac.update(&1u32.to_be_bytes());
-        mac.finalize().into_bytes()
-    };
-    let mut out: [u8; 32] = u.into();
-    for _ in 1..iterations {
-        u = hmac(password, &u).into();
-        out.iter_mut().zip(u.iter()).for_each(|(o, b)| *o ^= b);
-    }
-    out
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = new_mac(key);
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
-fn new_mac(key: &[u8]) -> Hmac<Sha256> {
-    // HMAC is defined for keys of any length; `new_from_slice` cannot fail for it.
-    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
 }
 
 /// `value` as a standard SQL string literal (`'…'`, quotes doubled). Refuses NUL, which
@@ -105,30 +74,16 @@ pub fn quote_literal(value: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn hi_is_pbkdf2_hmac_sha256() {
-        // The published PBKDF2-HMAC-SHA256 vectors for P="password", S="salt", dkLen=32.
-        assert_eq!(
-            hex(&hi(b"password", b"salt", 1)),
-            "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"
-        );
-        assert_eq!(
-            hex(&hi(b"password", b"salt", 4096)),
-            "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"
-        );
-    }
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
 
     #[test]
     fn the_verifier_has_postgresql_s_layout() {
-        let v =
-            verifier_with_salt(&SecretString::from("pencil"), b"0123456789abcdef", 4096).unwrap();
+        // The salt is random now (postgres-protocol takes none): its length is checked.
+        let v = verifier(&SecretString::from("pencil")).unwrap();
         let parts: Vec<&str> = v.split(['$', ':']).collect();
-        let salt = STANDARD.encode(b"0123456789abcdef");
-        assert_eq!(parts[..3], ["SCRAM-SHA-256", "4096", salt.as_str()], "{v}");
+        let iterations = ITERATIONS.to_string();
+        assert_eq!(parts[..2], ["SCRAM-SHA-256", iterations.as_str()], "{v}");
+        assert_eq!(STANDARD.decode(parts[2]).unwrap().len(), 16, "{v}");
         assert_eq!(parts.len(), 5, "{v}");
         for key in &parts[3..] {
             assert_eq!(STANDARD.decode(key).unwrap().len(), 32, "{v}");
@@ -151,9 +106,26 @@ mod tests {
     #[test]
     fn unusable_passwords_are_refused_without_echoing_them() {
         assert_eq!(verifier(&SecretString::from("")), Err(PasswordError::Empty));
-        let err = verifier(&SecretString::from("zq\u{e9}xw")).unwrap_err();
-        assert_eq!(err, PasswordError::NotPrintableAscii(3));
-        assert!(!err.to_string().contains("zq"));
+        assert_eq!(
+            verifier(&SecretString::from("zq\0xw")),
+            Err(PasswordError::Nul)
+        );
+        // U+00A0 (no-break space) becomes a space under SASLprep, U+2168 (Ⅸ) becomes "IX".
+        for changed in ["zq\u{a0}xw", "zq\u{2168}xw"] {
+            let err = verifier(&SecretString::from(changed)).unwrap_err();
+            assert_eq!(err, PasswordError::NotSaslprepNormal);
+            assert!(!err.to_string().contains("zq"));
+        }
+    }
+
+    #[test]
+    fn printable_ascii_is_no_longer_required() {
+        for password in ["zq\u{e9}xw", "日本語のパスワード", "tab\there"] {
+            assert!(
+                verifier(&SecretString::from(password)).is_ok(),
+                "{password:?}"
+            );
+        }
     }
 
     #[test]
