@@ -11,8 +11,8 @@ pub const MIN_LENGTH: usize = 32;
 pub const MAX_LENGTH: usize = 256;
 
 /// RFC 3986 "unreserved" characters: a password from these needs no escaping in a
-/// connection URL, a JSON string or a shell variable, and is printable ASCII, which
-/// PostgreSQL's SCRAM needs no normalisation for.
+/// connection URL, a JSON string or a shell variable, and SASLprep leaves it as it is, so
+/// every client logs in with it whether or not it prepares passwords.
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
 
 /// A new password of `length` characters from the thread-local CSPRNG (ChaCha, seeded from

@@ -2,6 +2,9 @@
 //! `pending`. Every change goes through the secret's etag.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
 
 use shared::backends::secrets::SecretError;
 
@@ -48,14 +51,19 @@ impl Rotor<'_> {
 
     /// Applies `change` to the alias map under its etag, re-reading on a conflict. `change`
     /// returns whether it changed anything.
+    ///
+    /// The retry (`backon`: exponential, jittered, bounded) wraps the whole read-modify-write:
+    /// resending a write with a stale etag fails however often it is sent. Only a conflict is
+    /// retried; jitter keeps two replicas racing on one secret from colliding again in step.
+    /// Four retries from 50 ms stay far below the push acknowledgement deadline.
     pub(crate) async fn update_aliases(
         &self,
         change: impl Fn(&mut BTreeMap<String, u64>) -> Result<bool, StepError>,
     ) -> Result<(), StepError> {
-        for _ in 0..5 {
-            let info = self.info().await?;
+        let attempt = || async {
+            let info = self.info().await.map_err(Failure::Other)?;
             let mut aliases = info.aliases.clone();
-            if !change(&mut aliases)? {
+            if !change(&mut aliases).map_err(Failure::Other)? {
                 return Ok(());
             }
             match self
@@ -63,13 +71,31 @@ impl Rotor<'_> {
                 .update_aliases(self.secret, &aliases, &info.etag)
                 .await
             {
-                Err(SecretError::Conflict { .. }) => continue,
-                other => return Ok(other.map(drop)?),
+                Err(SecretError::Conflict { .. }) => Err(Failure::Conflict),
+                other => other.map(drop).map_err(|e| Failure::Other(e.into())),
             }
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(50))
+            .with_max_times(4)
+            .with_jitter();
+        match attempt
+            .retry(backoff)
+            .when(|f| matches!(f, Failure::Conflict))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Failure::Other(e)) => Err(e),
+            Err(Failure::Conflict) => Err(StepError {
+                retryable: true,
+                reason: "the aliases kept changing concurrently".into(),
+            }),
         }
-        Err(StepError {
-            retryable: true,
-            reason: "the aliases kept changing concurrently".into(),
-        })
     }
+}
+
+/// Why one read-modify-write of the aliases failed: a conflict is worth another one.
+enum Failure {
+    Conflict,
+    Other(StepError),
 }
