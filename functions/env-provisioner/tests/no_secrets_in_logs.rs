@@ -107,18 +107,7 @@ async fn provisioning_writes_no_password_anywhere() {
         "every level"
     );
     assert!(logs.contains("logs"), "the capture saw the provisioning");
-    let published: Vec<String> = stack
-        .published
-        .messages()
-        .iter()
-        .map(|(topic, m)| {
-            format!(
-                "{topic} {:?} {}",
-                m.attributes,
-                String::from_utf8_lossy(&m.data)
-            )
-        })
-        .collect();
+    let published = stack.published.transcript();
     let dead_lettered = stack.published.messages_to(DEAD_LETTERS);
     assert_eq!(dead_lettered.len(), 1, "{published:#?}");
     assert!(

@@ -8,7 +8,7 @@ mod support;
 use chrono::{DateTime, Duration, Utc};
 use env_provisioner::{fault, ProvisionError};
 use shared::{Classify, Disposition, Outcome};
-use support::{request, Stack, REQUESTED, SWEEP, TEARDOWN};
+use support::{request, Stack, REQUESTED, TEARDOWN};
 
 fn at(minutes_ago: i64) -> Option<DateTime<Utc>> {
     Some(Utc::now() - Duration::minutes(minutes_ago))
@@ -76,14 +76,8 @@ async fn a_request_swept_while_being_retried_does_not_come_back_even_without_eve
     let stack = Stack::start(&[]).await;
     fault::arm(&"cart".parse().unwrap(), "credentials:after");
     stack.request_env("r1", "cart").await.unwrap_err();
-    sqlx::query("UPDATE control.environments SET expires_at = now() - interval '1 minute' WHERE name = 'cart'")
-        .execute(&stack.control)
-        .await
-        .unwrap();
-    stack
-        .deliver("sweep-1", SWEEP, serde_json::json!({}))
-        .await
-        .unwrap();
+    stack.expire("cart").await;
+    stack.sweep().await.unwrap();
     // The request id decides: r1 was torn down.
     let reason = refused(stack.request_env("r1", "cart").await);
     assert!(

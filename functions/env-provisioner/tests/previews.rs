@@ -14,7 +14,7 @@ use events::labels::{
 use events::platform::PLATFORM_SERVICES;
 use shared::{Classify, Disposition, Outcome};
 use support::cloud_run::FakeRun;
-use support::{Stack, REQUESTED, SWEEP};
+use support::{Stack, REQUESTED};
 
 const PLATFORM: [(&str, &str); 2] = [(MANAGED_BY, MANAGED_BY_VALUE), (KIND, KIND_PLATFORM)];
 
@@ -45,16 +45,6 @@ fn request(name: &str, image: bool) -> serde_json::Value {
             serde_json::json!({ "image": "europe-docker.pkg.dev/acme/apps/shop:abc" });
     }
     request
-}
-
-async fn expire(stack: &Stack, name: &str) {
-    sqlx::query(
-        "UPDATE control.environments SET expires_at = now() - interval '1 minute' WHERE name = $1",
-    )
-    .bind(name)
-    .execute(&stack.control)
-    .await
-    .unwrap();
 }
 
 fn untouched(fake: &FakeRun) {
@@ -97,14 +87,8 @@ async fn without_an_image_no_teardown_path_deletes_a_same_named_service() {
         .deliver("plat-r2", REQUESTED, request("plat", false))
         .await
         .unwrap();
-    expire(&stack, "plat").await;
-    assert_eq!(
-        stack
-            .deliver("sweep-1", SWEEP, serde_json::json!({}))
-            .await
-            .unwrap(),
-        Outcome::Done
-    );
+    stack.expire("plat").await;
+    assert_eq!(stack.sweep().await.unwrap(), Outcome::Done);
     assert!(stack.footprint("plat").await["row"].starts_with("deleted:{}"));
     untouched(&fake);
     assert!(fake.created.lock().unwrap().is_empty());
@@ -151,11 +135,8 @@ async fn the_environments_own_preview_is_deleted_by_teardown_and_by_the_sweep() 
         .deliver("cart-r", REQUESTED, request("cart", true))
         .await
         .unwrap();
-    expire(&stack, "cart").await;
-    stack
-        .deliver("sweep-1", SWEEP, serde_json::json!({}))
-        .await
-        .unwrap();
+    stack.expire("cart").await;
+    stack.sweep().await.unwrap();
     assert!(!fake.exists("env-cart"));
     assert_eq!(fake.deleted(), ["env-shop", "env-cart"]);
     untouched(&fake);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use env_provisioner::{ProvisionError, STEPS};
 use shared::{Classify, Disposition, Outcome};
-use support::{Stack, REQUESTED, SWEEP};
+use support::{Stack, REQUESTED};
 
 /// The end state of a clean run, with what differs between runs (passwords, times, the
 /// secret's version count) left out of the footprint already.
@@ -202,17 +202,8 @@ async fn the_sweep_removes_expired_environments_only() {
         )
         .await
         .unwrap();
-    sqlx::query("UPDATE control.environments SET expires_at = now() - interval '1 minute' WHERE name = 'old'")
-        .execute(&stack.control)
-        .await
-        .unwrap();
-    assert_eq!(
-        stack
-            .deliver("sweep-1", SWEEP, serde_json::json!({}))
-            .await
-            .unwrap(),
-        Outcome::Done
-    );
+    stack.expire("old").await;
+    assert_eq!(stack.sweep().await.unwrap(), Outcome::Done);
     assert!(stack.footprint("old").await["row"].starts_with("deleted:"));
     assert!(stack.footprint("keep").await["row"].starts_with("ready:"));
     let deleted: Vec<_> = stack

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use google_cloud_gax::error::rpc::Code;
 use shared::{Classify, Disposition, Outcome};
 use support::cloud_run::FakeRun;
-use support::{Stack, REQUESTED, SWEEP};
+use support::{Stack, REQUESTED};
 
 async fn stack() -> (Stack, Arc<FakeRun>) {
     let fake = Arc::new(FakeRun::default());
@@ -28,13 +28,7 @@ async fn expired_with_preview(stack: &Stack, name: &str) {
         stack.deliver(&id, REQUESTED, request).await.unwrap(),
         Outcome::Done
     );
-    sqlx::query(
-        "UPDATE control.environments SET expires_at = now() - interval '1 minute' WHERE name = $1",
-    )
-    .bind(name)
-    .execute(&stack.control)
-    .await
-    .unwrap();
+    stack.expire(name).await;
 }
 
 async fn status(stack: &Stack, name: &str) -> (String, Option<serde_json::Value>) {
@@ -57,23 +51,14 @@ async fn a_sweep_that_failed_halfway_is_completed_by_its_redelivery() {
     let (stack, fake) = stack().await;
     expired_with_preview(&stack, "half").await;
     fake.fail_next_delete(Code::Unavailable);
-    let err = stack
-        .deliver("sweep-1", SWEEP, serde_json::json!({}))
-        .await
-        .unwrap_err();
+    let err = stack.sweep().await.unwrap_err();
     assert!(
         matches!(err.disposition(), Disposition::Retry { .. }),
         "{err}"
     );
     assert_eq!(status(&stack, "half").await.0, "deleting");
     // Pub/Sub redelivers the same sweep.
-    assert_eq!(
-        stack
-            .deliver("sweep-1", SWEEP, serde_json::json!({}))
-            .await
-            .unwrap(),
-        Outcome::Done
-    );
+    assert_eq!(stack.sweep().await.unwrap(), Outcome::Done);
     gone(&stack.footprint("half").await);
     assert!(!fake.exists("env-half"));
     // The name is free again and the quota released.
@@ -91,10 +76,7 @@ async fn a_teardown_request_resumes_a_teardown_the_sweep_left_halfway() {
     let (stack, fake) = stack().await;
     expired_with_preview(&stack, "half").await;
     fake.fail_next_delete(Code::Unavailable);
-    stack
-        .deliver("sweep-1", SWEEP, serde_json::json!({}))
-        .await
-        .unwrap_err();
+    stack.sweep().await.unwrap_err();
     assert_eq!(
         stack.teardown_env("t1", "half").await.unwrap(),
         Outcome::Done
@@ -128,13 +110,7 @@ async fn a_permanent_removal_failure_is_dead_lettered_and_a_later_teardown_finis
 
     // The sweep does not retry forever on it: it reports it and acks.
     fake.fail_next_delete(Code::PermissionDenied);
-    assert_eq!(
-        stack
-            .deliver("sweep-1", SWEEP, serde_json::json!({}))
-            .await
-            .unwrap(),
-        Outcome::Done
-    );
+    assert_eq!(stack.sweep().await.unwrap(), Outcome::Done);
     assert_eq!(status(&stack, "stuck").await.0, "deleting");
 
     // Once the cause is fixed, a teardown request finishes it.

@@ -84,18 +84,7 @@ async fn rotation_logs_contain_no_password() {
         logs.contains("\"severity\":\"DEBUG\"") || logs.contains("DEBUG"),
         "and every level"
     );
-    let published: Vec<String> = stack
-        .published
-        .messages()
-        .iter()
-        .map(|(topic, m)| {
-            format!(
-                "{topic} {:?} {}",
-                m.attributes,
-                String::from_utf8_lossy(&m.data)
-            )
-        })
-        .collect();
+    let published = stack.published.transcript();
     let dead_lettered = stack.published.messages_to(DEAD_LETTERS);
     assert_eq!(dead_lettered.len(), 1, "{published:?}");
     assert!(

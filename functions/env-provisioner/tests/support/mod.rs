@@ -153,6 +153,22 @@ impl Stack {
             .await
     }
 
+    /// Delivers the TTL sweep (always event `sweep-1`: every sweep is a redelivery of it).
+    pub async fn sweep(&self) -> Result<Outcome, ProvisionError> {
+        self.deliver("sweep-1", SWEEP, serde_json::json!({})).await
+    }
+
+    /// Makes environment `name`'s TTL end a minute ago.
+    pub async fn expire(&self, name: &str) {
+        sqlx::query(
+            "UPDATE control.environments SET expires_at = now() - interval '1 minute' WHERE name = $1",
+        )
+        .bind(name)
+        .execute(&self.control)
+        .await
+        .unwrap();
+    }
+
     /// Stops a request for `name` at fault point `point`, then redelivers it (as a new
     /// delivery) and asserts that it completes.
     pub async fn crash_then_complete(&self, name: &str, point: &str) {

@@ -45,6 +45,21 @@ impl RecordingPublisher {
             .clone()
     }
 
+    /// Every message published so far as one line of text (topic, attributes, data), for
+    /// asserting that something (a secret) appears in none of them.
+    pub fn transcript(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .map(|(topic, m)| {
+                format!(
+                    "{topic} {:?} {}",
+                    m.attributes,
+                    String::from_utf8_lossy(&m.data)
+                )
+            })
+            .collect()
+    }
+
     /// The messages published to `topic` so far, in order.
     pub fn messages_to(&self, topic: &str) -> Vec<Message> {
         self.messages()
