@@ -1,13 +1,23 @@
 //! `shared::run(handler)`: the whole life of a service binary.
 //!
 //! `SERVICE` (no arguments) serves deliveries over HTTP; `SERVICE replay --file F` runs the
-//! same decode-and-handle path on a file and prints what happened (see [`crate::replay`]).
+//! same decode-and-handle path on a file and prints what happened (see [`crate::replay`]);
+//! `SERVICE migrate` migrates the control database once and exits.
+//!
+//! Migrations belong to the deploy (Cloud Build runs `migrate` as a Cloud Run job before each
+//! service's deploy; `groundskeeper local up` runs it before starting the services), not to
+//! every cold start: a starting instance never waits on the database before it listens.
 
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use events::Payload;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    Connection as _, PgConnection,
+};
 
 use crate::{
     auth::PushAuth,
@@ -40,10 +50,12 @@ enum Command {
     Serve,
     /// Run a delivery from a file through the handler and print the decision as JSON.
     Replay(ReplayArgs),
+    /// Run the control-database migrations against $DATABASE_URL once, then exit.
+    Migrate,
 }
 
-/// Runs the service binary: parses the command line, then serves or replays.
-/// Exit code: 0 done, 1 retry (or failure to start), 2 rejected (replay).
+/// Runs the service binary: parses the command line, then serves, replays or migrates.
+/// Exit code: 0 done, 1 retry (or failure to start or migrate), 2 rejected (replay).
 pub async fn run<T, H>(handler: H) -> anyhow::Result<ExitCode>
 where
     T: Payload,
@@ -51,23 +63,54 @@ where
 {
     let cli = Cli::parse();
     let env = Env::from_process();
+    if let Some(Command::Migrate) = cli.command {
+        // Before the runtime's config: the deploy's job needs DATABASE_URL and nothing else.
+        return migrate(&env).await.map(|()| ExitCode::SUCCESS);
+    }
     let config = RuntimeConfig::from_env(&env, &binary_name())?;
     match cli.command {
         None | Some(Command::Serve) => serve(handler, config).await.map(|()| ExitCode::SUCCESS),
         Some(Command::Replay(args)) => replay::replay(handler, config, args).await,
+        Some(Command::Migrate) => unreachable!("handled above"),
     }
+}
+
+/// Applies [`MIGRATOR`] to the control database at `DATABASE_URL`. sqlx holds a PostgreSQL
+/// advisory lock while migrating, so two deploys racing run each migration once.
+async fn migrate(env: &Env) -> anyhow::Result<()> {
+    let url = env.required("DATABASE_URL")?;
+    // One connection, failing fast: the job is retried by its runner, not here. The error
+    // names the variable, never its value: the URL holds the password.
+    let mut connection = PgConnection::connect(&url)
+        .await
+        .context("connecting to the control database (DATABASE_URL)")?;
+    MIGRATOR
+        .run(&mut connection)
+        .await
+        .context("migrating the control database (DATABASE_URL)")?;
+    connection.close().await?;
+    Ok(())
+}
+
+/// The ledger's own pool (see [`Ledger::connect`] for why its commits are asynchronous),
+/// connecting on first use so the instance listens before the database answers.
+fn lazy_ledger(config: &RuntimeConfig, url: &SecretString) -> anyhow::Result<Ledger> {
+    let options: PgConnectOptions = url
+        .expose_secret()
+        .parse()
+        .context("DATABASE_URL is not a PostgreSQL URL")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_lazy_with(options.options([("synchronous_commit", "off")]));
+    Ok(Ledger::with_pool(pool, &config.service, config.lease)
+        .with_retention(config.ledger_retention))
 }
 
 async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> anyhow::Result<()> {
     telemetry::init(&config.project, &config.service, config.log_json);
     let backends = backends(&config).await?;
     let ledger = match (&config.database_url, config.idempotency) {
-        (Some(url), true) => Some(
-            Ledger::connect(url, &config.service, config.lease)
-                .await
-                .context("connecting the idempotency ledger (DATABASE_URL)")?
-                .with_retention(config.ledger_retention),
-        ),
+        (Some(url), true) => Some(lazy_ledger(&config, url)?),
         _ => None,
     };
     let auth = match &config.push_auth {
@@ -105,7 +148,7 @@ async fn serve<T: Payload, H: Handler<T>>(handler: H, config: RuntimeConfig) -> 
 }
 
 /// The real backends, as configured. Clients connect lazily where they can, so a cold start
-/// does not wait on the network; the control database is migrated here when configured.
+/// does not wait on the network. The control database is expected migrated (`migrate`).
 pub async fn backends(config: &RuntimeConfig) -> anyhow::Result<Backends> {
     let publisher: Arc<dyn Publisher> = Arc::new(
         PubsubPublisher::new(&config.project, config.pubsub_emulator_host.as_deref()).context(
@@ -113,14 +156,7 @@ pub async fn backends(config: &RuntimeConfig) -> anyhow::Result<Backends> {
         )?,
     );
     let control_db = match &config.database_url {
-        Some(url) => {
-            let pool = crate::db::connect_lazy(url).context("DATABASE_URL")?;
-            MIGRATOR
-                .run(&pool)
-                .await
-                .context("migrating the control database (DATABASE_URL)")?;
-            Some(pool)
-        }
+        Some(url) => Some(crate::db::connect_lazy(url).context("DATABASE_URL")?),
         None => None,
     };
     let object_store = match &config.object_store_url {
@@ -166,7 +202,6 @@ fn control_database_on(
     managed: &secrecy::SecretString,
     control: Option<&secrecy::SecretString>,
 ) -> Option<events::names::DbIdent> {
-    use secrecy::ExposeSecret;
     let parse = |url: &secrecy::SecretString| {
         url.expose_secret()
             .parse::<sqlx::postgres::PgConnectOptions>()

@@ -31,8 +31,13 @@ async fn replay(config: &RuntimeConfig, runs: &Arc<AtomicUsize>, args: &[&str]) 
 #[tokio::test]
 async fn a_real_replay_of_a_handled_event_is_a_duplicate_unless_forced() {
     let postgres = Postgres::start().await;
+    let url = postgres.fresh_database().await;
+    // The deploy migrates (`SERVICE migrate`); replay, like serving, does not.
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    shared::ledger::MIGRATOR.run(&pool).await.expect("migrate");
+    pool.close().await;
     let env = Env::from_pairs([
-        ("DATABASE_URL", postgres.fresh_database().await),
+        ("DATABASE_URL", url),
         // Never contacted: the ping publishes nothing.
         ("PUBSUB_EMULATOR_HOST", "127.0.0.1:9".to_owned()),
     ]);

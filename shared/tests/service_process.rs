@@ -105,6 +105,15 @@ async fn published_events_are_pushed_by_the_emulator_handled_and_acked() {
         .create_pull_subscription(&dead_letter, &format!("{dead_letter}-sub"))
         .await;
     let database_url = postgres.fresh_database().await;
+    // As a deploy does: the schema first, through the binary's own `migrate`.
+    let migrated = Command::new(env!("CARGO_BIN_EXE_example-service"))
+        .arg("migrate")
+        .env_clear()
+        .env("DATABASE_URL", &database_url)
+        .status()
+        .await
+        .expect("run example-service migrate");
+    assert!(migrated.success(), "migrate: {migrated}");
     let (_service, url) = start_service(&[
         ("PUBSUB_EMULATOR_HOST", emulator.host()),
         ("GOOGLE_CLOUD_PROJECT", emulator.project().to_owned()),

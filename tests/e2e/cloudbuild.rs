@@ -1,8 +1,9 @@
 //! `cloudbuild.yaml` is consistent: every substitution it uses is declared, every service in
 //! the workspace is built, pushed and deployed (and nothing else is), step ids are unique and
 //! every `waitFor` names a step, every deployed service carries the platform kind label, and
-//! images are tagged with a substitution that exists in every build. No Docker engine here, so
-//! the images themselves are not built.
+//! images are tagged with a substitution that exists in every build, and every service's
+//! control database is migrated (once, by a Cloud Run job of the same image) before the service
+//! is deployed. No Docker engine here, so the images themselves are not built.
 
 use std::{collections::BTreeSet, path::Path};
 
@@ -230,6 +231,100 @@ fn step_ids_are_unique_and_wait_for_existing_steps() {
                 id(step)
             );
         }
+    }
+}
+
+fn step<'a>(build: &'a Value, step_id: &str) -> &'a Value {
+    steps(build)
+        .iter()
+        .find(|s| id(s) == step_id)
+        .unwrap_or_else(|| panic!("no {step_id} step"))
+}
+
+fn args_of(step: &Value) -> Vec<String> {
+    let mut args = Vec::new();
+    strings(&step["args"], &mut args);
+    args
+}
+
+/// Every step `step_id` waits for, directly or through the steps it waits for.
+fn waits_for(build: &Value, step_id: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut todo = vec![step_id.to_owned()];
+    while let Some(next) = todo.pop() {
+        let mut waits = Vec::new();
+        strings(&step(build, &next)["waitFor"], &mut waits);
+        for wait in waits.into_iter().filter(|w| w != "-") {
+            if found.insert(wait.clone()) {
+                todo.push(wait);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_deployed_service_is_migrated_before_it_is_deployed() {
+    let build = cloudbuild();
+    for service in services() {
+        let job = format!("{service}-migrate");
+        let deploy_args = args_of(step(&build, &format!("deploy-{service}")));
+        let image = deploy_args
+            .iter()
+            .find(|a| a.starts_with("--image="))
+            .expect("deploy has --image");
+
+        // The job: the service's own image (the migrations it was built with), run as the
+        // service's account with the same control database, told to `migrate`.
+        let job_args = args_of(step(&build, &format!("migrate-job-{service}")));
+        for expected in ["run", "jobs", "deploy", job.as_str(), "--args=migrate"] {
+            assert!(
+                job_args.iter().any(|a| a == expected),
+                "migrate-job-{service} lacks {expected}: {job_args:?}"
+            );
+        }
+        assert!(
+            job_args.contains(image),
+            "migrate-job-{service}: {job_args:?}"
+        );
+        assert!(job_args
+            .iter()
+            .any(|a| a.starts_with(&format!("--service-account={service}@"))));
+        assert!(
+            job_args
+                .iter()
+                .any(|a| a.starts_with("--set-secrets=") && a.contains("DATABASE_URL=")),
+            "migrate-job-{service} has no DATABASE_URL: {job_args:?}"
+        );
+        let job_labels = deploy_labels(&job_args);
+        assert!(labels::is_managed(&job_labels), "{job}: {job_labels:?}");
+        assert_eq!(
+            job_labels.get(labels::KIND).map(String::as_str),
+            Some(labels::KIND_PLATFORM)
+        );
+
+        // Executed, and waited for, once per build.
+        let run_args = args_of(step(&build, &format!("migrate-{service}")));
+        for expected in ["run", "jobs", "execute", job.as_str(), "--wait"] {
+            assert!(
+                run_args.iter().any(|a| a == expected),
+                "migrate-{service} lacks {expected}: {run_args:?}"
+            );
+        }
+        let before_run = waits_for(&build, &format!("migrate-{service}"));
+        assert!(
+            before_run.contains(&format!("migrate-job-{service}")),
+            "migrate-{service} runs before its job is deployed"
+        );
+        assert!(
+            waits_for(&build, &format!("migrate-job-{service}"))
+                .contains(&format!("push-{service}")),
+            "migrate-job-{service} deploys an image not yet pushed"
+        );
+        assert!(
+            waits_for(&build, &format!("deploy-{service}")).contains(&format!("migrate-{service}")),
+            "deploy-{service} does not wait for migrate-{service}"
+        );
     }
 }
 

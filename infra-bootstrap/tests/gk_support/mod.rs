@@ -36,7 +36,17 @@ impl LocalStack {
         let control_url = postgres.fresh_database().await;
         let objects = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut provisioner = Command::new(binary.await.unwrap())
+        let binary = binary.await.unwrap();
+        // As a deploy does: the schema first, through the binary's own `migrate`.
+        let migrated = Command::new(&binary)
+            .arg("migrate")
+            .env_clear()
+            .env("DATABASE_URL", &control_url)
+            .status()
+            .await
+            .expect("run env-provisioner migrate");
+        assert!(migrated.success(), "env-provisioner migrate: {migrated}");
+        let mut provisioner = Command::new(&binary)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("PORT", port.to_string())

@@ -89,6 +89,35 @@ pub async fn await_http(
     .await
 }
 
+/// Runs `BINARY migrate` against the control database once, as a deploy does: services no
+/// longer migrate at start. Every service binary carries the same migrations, so one is enough.
+pub fn migrate(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<()> {
+    let mut command = Command::new(binary);
+    command
+        .arg("migrate")
+        .env_clear()
+        .env("DATABASE_URL", database_url);
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    let out = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening {}", log.display()))?;
+    let status = command
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .status()
+        .with_context(|| format!("running {} migrate", binary.display()))?;
+    anyhow::ensure!(
+        status.success(),
+        "migrating the control database failed ({status}); see {}",
+        log.display()
+    );
+    Ok(())
+}
+
 /// Starts one service on `port`; returns its pgid (it answers on `/healthz` when ready).
 pub fn spawn_service(
     name: &str,

@@ -148,6 +148,17 @@ async fn start(
         object_store_url: state.object_store_url.clone().unwrap_or_default(),
         events_topic: manifest.events_topic,
     };
+    if let Some((name, binary)) = binaries.first() {
+        step(&format!("migrating the control database ({name} migrate)"));
+        let (binary, url, log) = (
+            binary.clone(),
+            env.database_url.clone(),
+            log_file(dir, "migrate"),
+        );
+        tokio::task::spawn_blocking(move || components::migrate(&binary, &url, &log))
+            .await
+            .context("running migrate")??;
+    }
     for (name, binary) in binaries {
         step(&format!("starting {name}"));
         let preferred = plumbing::preferred_port(name).unwrap_or(0);
