@@ -66,8 +66,8 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Connects to the control database (already migrated: the runtime runs [`MIGRATOR`]
-    /// once at start) and returns the ledger. It keeps its own small pool because its
+    /// Connects to the control database (already migrated: a deploy runs [`MIGRATOR`] once,
+    /// through the service's `migrate` subcommand) and returns the ledger. It keeps its own small pool because its
     /// connections commit asynchronously, which no other control-state write may.
     pub async fn connect(
         url: &SecretString,

@@ -40,7 +40,7 @@ pub async fn list(pool: &PgPool, all: bool, out: Output) -> anyhow::Result<()> {
 
 /// The hint when the control table cannot be read.
 pub const NO_STATE: &str =
-    "reading control.environments (is DATABASE_URL the control database, and has env-provisioner started once?)";
+    "reading control.environments (is DATABASE_URL the control database, and has `migrate` run on it, by a deploy or `local up`?)";
 
 fn table(rows: &[Listed]) -> String {
     let mut out = format!(

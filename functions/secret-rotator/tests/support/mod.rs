@@ -44,7 +44,8 @@ impl Stack {
         let postgres = Postgres::start().await;
         postgres.require_passwords().await;
         // The control pool exactly as production builds it (`shared::backends`: 8
-        // connections, connected on demand, migrated), so the tests meet its limits.
+        // connections, connected on demand), so the tests meet its limits; migrated first, as
+        // a deploy's `migrate` step does.
         let runtime = RuntimeConfig::from_env(
             &Env::from_pairs([
                 ("DATABASE_URL", postgres.fresh_database().await),
@@ -58,6 +59,7 @@ impl Stack {
             .unwrap()
             .control_db
             .unwrap();
+        shared::ledger::MIGRATOR.run(&control).await.unwrap();
         let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).unwrap();
         let store = Arc::new(LocalSecretStore::new(control.clone()));
         let published = Arc::new(RecordingPublisher::new(Plan::default()));
