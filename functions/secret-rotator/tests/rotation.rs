@@ -118,26 +118,8 @@ async fn pool_for(stack: &Stack, database: &str) -> sqlx::PgPool {
 async fn single_user_mode_changes_the_role_s_own_password() {
     let stack = Stack::start(FAST).await;
     let name = env_name("single");
-    let env_secret = stack.provision(&name).await;
     // A database the platform does not own: one login role, the secret labelled for it.
-    let mut payload: serde_json::Value = serde_json::from_str(
-        stack
-            .store
-            .access(env_secret.as_str(), "current")
-            .await
-            .unwrap()
-            .expose_secret(),
-    )
-    .unwrap();
-    payload["user"] = format!("env_{}_a", name.replace('-', "_")).into();
-    let secret: events::names::SecretId = format!("{name}-app-db-credentials").parse().unwrap();
-    stack
-        .create_secret(
-            secret.as_str(),
-            &[("managed-by", "groundskeeper"), ("rotation", "single-user")],
-            &payload.to_string(),
-        )
-        .await;
+    let secret = stack.provision_single_user(&name).await;
     let before = stack.current(&secret).await;
 
     stack.rotate(&secret, "s1").await;
