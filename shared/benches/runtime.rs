@@ -183,13 +183,15 @@ fn service(settings: &Settings, rust_log: &str, database_url: Option<&str>) -> S
         env,
         cwd: None,
         port_args: vec![],
+        body: std::sync::Arc::new(body::ping),
+        health_path: None,
     }
 }
 
 fn throughput(subject: &Subject, shape: Shape, run: &str) -> Throughput {
     let running = subject.start();
     let cpu_before = running.cpu_time();
-    let load = load::drive(running.addr, shape, run);
+    let load = load::drive(running.addr, shape, run, &subject.body);
     let cpu = running.cpu_time().saturating_sub(cpu_before);
     let result = Throughput {
         name: subject.name.clone(),

@@ -30,6 +30,11 @@ pub fn raw_request(body: &[u8]) -> Vec<u8> {
     request
 }
 
+/// A whole HTTP/1.1 `GET path` on a connection the server closes after.
+pub fn raw_get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
 /// Fails the benchmark early if the constant above stops being what it claims.
 pub fn check() {
     use base64::Engine as _;

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::{header, Request};
 use hyper_util::rt::TokioIo;
 
-use crate::{body, pin};
+use crate::{pin, subject::BodyFn};
 
 /// How the load is shaped.
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +53,9 @@ impl LoadResult {
     }
 }
 
-/// Drives `addr` with `shape`; message ids start with `run` so each delivery is distinct.
-pub fn drive(addr: SocketAddr, shape: Shape, run: &str) -> LoadResult {
+/// Drives `addr` with `shape`, sending `body`s; message ids start with `run` so each delivery
+/// is distinct.
+pub fn drive(addr: SocketAddr, shape: Shape, run: &str, body: &BodyFn) -> LoadResult {
     pin::on_core(pin::CLIENT_CORE, || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -65,7 +66,10 @@ pub fn drive(addr: SocketAddr, shape: Shape, run: &str) -> LoadResult {
             let start = Instant::now() + shape.warmup;
             let end = start + shape.measure;
             let tasks: Vec<_> = (0..shape.connections)
-                .map(|c| tokio::spawn(connection(addr, format!("{run}-{c}"), start, end)))
+                .map(|c| {
+                    let prefix = format!("{run}-{c}");
+                    tokio::spawn(connection(addr, prefix, start, end, body.clone()))
+                })
                 .collect();
             let mut total = LoadResult {
                 window: shape.measure,
@@ -101,7 +105,13 @@ fn thread_cpu_time() -> Duration {
 }
 
 /// One connection's closed loop; reconnects after a transport error.
-async fn connection(addr: SocketAddr, prefix: String, start: Instant, end: Instant) -> LoadResult {
+async fn connection(
+    addr: SocketAddr,
+    prefix: String,
+    start: Instant,
+    end: Instant,
+    body: BodyFn,
+) -> LoadResult {
     let mut result = LoadResult::default();
     let mut seq = 0u64;
     while Instant::now() < end {
@@ -122,9 +132,7 @@ async fn connection(addr: SocketAddr, prefix: String, start: Instant, end: Insta
             let request = Request::post("/")
                 .header(header::HOST, "127.0.0.1")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(body::ping(&format!(
-                    "{prefix}-{seq}"
-                )))))
+                .body(Full::new(Bytes::from(body(&format!("{prefix}-{seq}")))))
                 .expect("a valid request");
             let status = match sender.send_request(request).await {
                 Ok(response) => {

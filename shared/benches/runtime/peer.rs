@@ -61,6 +61,8 @@ pub fn prepare(target_dir: &Path) -> Subject {
         env: vec![("NODE_ENV".into(), "production".into())],
         cwd: Some(dir),
         port_args: vec!["--port={port}".into()],
+        body: std::sync::Arc::new(crate::body::ping),
+        health_path: None,
     }
 }
 

@@ -11,6 +11,9 @@ use std::{
 
 use crate::{body, pin};
 
+/// Builds a delivery's push body from its id (distinct ids: distinct deliveries).
+pub type BodyFn = std::sync::Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
+
 /// How long a start may take before the benchmark gives up on it.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pause between connection attempts while the server is not listening yet: short, so
@@ -29,14 +32,21 @@ pub struct Subject {
     pub cwd: Option<PathBuf>,
     /// Arguments that carry the port (`{port}` is replaced); the port also goes in `PORT`.
     pub port_args: Vec<String>,
+    /// The delivery it is sent (the first one ends its cold start).
+    pub body: BodyFn,
+    /// A `GET` path that answers 2xx once it listens (`/healthz`), polled before the first
+    /// delivery; `None`: the first delivery is polled directly.
+    pub health_path: Option<&'static str>,
 }
 
 /// A started server; killed when dropped, so a failed run leaves nothing behind.
 pub struct Running {
     child: Child,
     pub addr: SocketAddr,
-    /// exec → first 2xx.
+    /// exec → first 2xx to a delivery.
     pub cold_start: Duration,
+    /// exec → first 2xx on the health path (= `cold_start` without one).
+    pub listening: Duration,
     /// VmRSS right after the first 2xx, in KiB.
     pub rss_ready_kib: u64,
     /// RssAnon at the same moment, in KiB.
@@ -64,7 +74,8 @@ impl Subject {
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
-        let request = body::raw_request(&body::ping(&format!("ready-{port}")));
+        let request = body::raw_request(&(self.body)(&format!("ready-{port}")));
+        let health = self.health_path.map(body::raw_get);
         pin::on_core(pin::SERVICE_CORE, move || {
             let started = Instant::now();
             // spawn returns once the child has exec'd (std reports exec failures through a
@@ -77,10 +88,17 @@ impl Subject {
                 child,
                 addr,
                 cold_start: Duration::ZERO,
+                listening: Duration::ZERO,
                 rss_ready_kib: 0,
                 rss_anon_ready_kib: 0,
             };
+            if let Some(health) = &health {
+                running.listening = running.first_2xx(health, started, &self.name);
+            }
             running.cold_start = running.first_2xx(&request, started, &self.name);
+            if health.is_none() {
+                running.listening = running.cold_start;
+            }
             running.rss_ready_kib = running.rss_kib();
             running.rss_anon_ready_kib = running.rss_anon_kib();
             running
@@ -151,7 +169,7 @@ impl Drop for Running {
     }
 }
 
-/// One `POST /` on a fresh connection; the status, or `None` when there is no server yet.
+/// One request on a fresh connection; the status, or `None` when there is no server yet.
 fn try_post(addr: SocketAddr, request: &[u8]) -> Option<u16> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream.set_nodelay(true).ok()?;
