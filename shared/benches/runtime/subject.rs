@@ -47,7 +47,7 @@ pub struct Running {
     pub cold_start: Duration,
     /// exec → first 2xx on the health path (= `cold_start` without one).
     pub listening: Duration,
-    /// VmRSS right after the first 2xx, in KiB.
+    /// VmRSS right after the first answer (health path, else delivery), in KiB.
     pub rss_ready_kib: u64,
     /// RssAnon at the same moment, in KiB.
     pub rss_anon_ready_kib: u64,
@@ -92,15 +92,19 @@ impl Subject {
                 rss_ready_kib: 0,
                 rss_anon_ready_kib: 0,
             };
+            // Ready is the first answer: the health path's when there is one (what Cloud
+            // Run's startup probe waits for), else the first delivery's.
             if let Some(health) = &health {
                 running.listening = running.first_2xx(health, started, &self.name);
+                running.rss_ready_kib = running.rss_kib();
+                running.rss_anon_ready_kib = running.rss_anon_kib();
             }
             running.cold_start = running.first_2xx(&request, started, &self.name);
             if health.is_none() {
                 running.listening = running.cold_start;
+                running.rss_ready_kib = running.rss_kib();
+                running.rss_anon_ready_kib = running.rss_anon_kib();
             }
-            running.rss_ready_kib = running.rss_kib();
-            running.rss_anon_ready_kib = running.rss_anon_kib();
             running
         })
     }
