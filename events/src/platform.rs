@@ -248,7 +248,11 @@ mod tests {
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(names.len(), SERVICES.len(), "a service name appears twice");
-        assert_eq!(ports.len(), SERVICES.len(), "two services share a local port");
+        assert_eq!(
+            ports.len(),
+            SERVICES.len(),
+            "two services share a local port"
+        );
         for spec in SERVICES {
             assert!(!spec.topics.is_empty(), "{} has no topic", spec.name);
             let data: Result<serde_json::Value, _> = serde_json::from_str(spec.probe.data_json);
