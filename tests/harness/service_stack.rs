@@ -140,14 +140,16 @@ impl ServiceStack {
         .expect("read _sqlx_migrations")
     }
 
-    /// Whether the control database has `table` (schema-qualified).
-    pub async fn has_table(&self, table: &str) -> bool {
-        let found: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-            .bind(table)
-            .fetch_one(&self.control)
-            .await
-            .expect("to_regclass");
-        found.is_some()
+    /// The tables of `schema` in the control database, sorted.
+    pub async fn tables(&self, schema: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = $1 ORDER BY 1",
+        )
+        .bind(schema)
+        .fetch_all(&self.control)
+        .await
+        .expect("list tables")
     }
 
     /// Runs `BINARY migrate` on the control database as a deploy's job does (only

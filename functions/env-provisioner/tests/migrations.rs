@@ -49,23 +49,17 @@ async fn env_provisioner_migrate_creates_the_runtime_s_tables_and_its_own_only()
         .build()
         .await;
     stack.migrate_with(BINARY).await;
-    for table in [
-        "control.deliveries",
-        "control.secrets",
-        "control.environments",
-    ] {
-        assert!(stack.has_table(table).await, "{table}");
-    }
-    for table in [
-        "control.environment_requests",
-        "control.environment_tombstones",
-    ] {
-        assert!(stack.has_table(table).await, "{table}");
-    }
-    assert!(
-        !stack.has_table("control.rotations").await,
-        "secret-rotator's"
-    );
+    // The runtime's (ledger, local secrets) and env-provisioner's; not secret-rotator's.
+    let tables = [
+        "deliveries",
+        "environment_requests",
+        "environment_tombstones",
+        "environments",
+        "secret_aliases",
+        "secret_versions",
+        "secrets",
+    ];
+    assert_eq!(stack.tables("control").await, tables);
     let versions: Vec<i64> = stack
         .applied_migrations()
         .await
@@ -96,8 +90,11 @@ async fn both_services_migrate_one_database_in_either_order_twice() {
                 "provisioner first: {provisioner_first}, round {round}"
             );
         }
-        assert!(stack.has_table("control.rotation_policies").await);
-        assert!(stack.has_table("control.environment_tombstones").await);
+        assert_eq!(
+            stack.tables("control").await.len(),
+            9,
+            "every owner's tables"
+        );
     }
 }
 

@@ -38,14 +38,16 @@ async fn secret_rotator_migrate_creates_the_runtime_s_tables_and_its_own_only() 
         .build()
         .await;
     stack.migrate_with(BINARY).await;
-    for table in ["control.deliveries", "control.secrets", "control.rotations"] {
-        assert!(stack.has_table(table).await, "{table}");
-    }
-    assert!(stack.has_table("control.rotation_policies").await);
-    assert!(
-        !stack.has_table("control.environments").await,
-        "env-provisioner's"
-    );
+    // The runtime's (ledger, local secrets) and secret-rotator's; not env-provisioner's.
+    let tables = [
+        "deliveries",
+        "rotation_policies",
+        "rotations",
+        "secret_aliases",
+        "secret_versions",
+        "secrets",
+    ];
+    assert_eq!(stack.tables("control").await, tables);
     assert_eq!(versions(&stack).await, [1, 2, 4, 6]);
 }
 
