@@ -22,14 +22,49 @@ use std::{
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{
-    migrate::Migrator,
+    migrate::{Migration, Migrator},
     postgres::{PgConnectOptions, PgPoolOptions},
     PgPool,
 };
 use uuid::Uuid;
 
-/// The control database's migrations (ledger, local secrets, service state).
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The runtime's own control-database migrations: the ledger, its claims and the local secret
+/// store. Each service owns its tables' migrations (`functions/<name>/migrations/`) and its
+/// `migrate` runs both through [`control_migrator`]; the version numbers are one sequence
+/// across the workspace (see `shared/migrations/README.md`).
+///
+/// Versions it does not know (another service's) are ignored, not refused: every service
+/// migrates the same database, in any order.
+pub static MIGRATOR: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("./migrations")
+};
+
+/// `shared::run` for a service that owns tables. Reached here because the crate root does not
+/// re-export it yet (`pub use run::run_with_migrations` in `lib.rs` belongs to its owner).
+pub use crate::run::run_with_migrations;
+
+/// Two migrations, the runtime's and a service's, claim the same version number.
+#[derive(Debug, thiserror::Error)]
+#[error("migration version {0} is taken twice (the runtime's and the service's): renumber the service's to the next free version")]
+pub struct VersionClash(pub i64);
+
+/// The runtime's [`MIGRATOR`] followed, in version order, by a service's own migrations:
+/// what that service's `migrate` applies. Versions applied by other services are ignored, so
+/// services migrate one database in any order; an applied version whose file changed is still
+/// refused (sqlx compares checksums).
+pub fn control_migrator(service: &Migrator) -> Result<Migrator, VersionClash> {
+    let mut migrations: Vec<Migration> = MIGRATOR.iter().chain(service.iter()).cloned().collect();
+    migrations.sort_by_key(|m| m.version);
+    if let Some(pair) = migrations.windows(2).find(|w| w[0].version == w[1].version) {
+        return Err(VersionClash(pair[0].version));
+    }
+    Ok(Migrator {
+        migrations: migrations.into(),
+        ignore_missing: true,
+        ..Migrator::DEFAULT
+    })
+}
 
 /// The ledger's verdict on a delivery.
 #[derive(Debug)]
@@ -66,8 +101,8 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Connects to the control database (already migrated: a deploy runs [`MIGRATOR`] once,
-    /// through the service's `migrate` subcommand) and returns the ledger. It keeps its own small pool because its
+    /// Connects to the control database (already migrated: a deploy runs [`control_migrator`]
+    /// once, through the service's `migrate` subcommand) and returns the ledger. It keeps its own small pool because its
     /// connections commit asynchronously, which no other control-state write may.
     pub async fn connect(
         url: &SecretString,

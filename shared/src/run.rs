@@ -2,7 +2,8 @@
 //!
 //! `SERVICE` (no arguments) serves deliveries over HTTP; `SERVICE replay --file F` runs the
 //! same decode-and-handle path on a file and prints what happened (see [`crate::replay`]);
-//! `SERVICE migrate` migrates the control database once and exits.
+//! `SERVICE migrate` migrates the control database once (the runtime's migrations and the
+//! service's own, see [`run_with_migrations`]) and exits.
 //!
 //! Migrations belong to the deploy (Cloud Build runs `migrate` as a Cloud Run job before each
 //! service's deploy; `groundskeeper local up` runs it before starting the services), not to
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 use events::Payload;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{
+    migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
     Connection as _, PgConnection,
 };
@@ -32,7 +34,7 @@ use crate::{
     dispatch::{DispatchOptions, Dispatcher},
     env::Env,
     handler::Handler,
-    ledger::{Ledger, MIGRATOR},
+    ledger::{control_migrator, Ledger},
     replay::{self, ReplayArgs},
     server, telemetry, Backends, Ctx,
 };
@@ -56,7 +58,18 @@ enum Command {
 
 /// Runs the service binary: parses the command line, then serves, replays or migrates.
 /// Exit code: 0 done, 1 retry (or failure to start or migrate), 2 rejected (replay).
+/// For a service without tables of its own; one with tables uses [`run_with_migrations`].
 pub async fn run<T, H>(handler: H) -> anyhow::Result<ExitCode>
+where
+    T: Payload,
+    H: Handler<T>,
+{
+    run_with_migrations(handler, &Migrator::DEFAULT).await
+}
+
+/// [`run`] for a service that owns tables: its `migrate` applies the runtime's migrations and
+/// `own` (the service's `sqlx::migrate!()`), merged by [`control_migrator`].
+pub async fn run_with_migrations<T, H>(handler: H, own: &Migrator) -> anyhow::Result<ExitCode>
 where
     T: Payload,
     H: Handler<T>,
@@ -65,7 +78,7 @@ where
     let env = Env::from_process();
     if let Some(Command::Migrate) = cli.command {
         // Before the runtime's config: the deploy's job needs DATABASE_URL and nothing else.
-        return migrate(&env).await.map(|()| ExitCode::SUCCESS);
+        return migrate(&env, own).await.map(|()| ExitCode::SUCCESS);
     }
     let config = RuntimeConfig::from_env(&env, &binary_name())?;
     match cli.command {
@@ -75,16 +88,19 @@ where
     }
 }
 
-/// Applies [`MIGRATOR`] to the control database at `DATABASE_URL`. sqlx holds a PostgreSQL
-/// advisory lock while migrating, so two deploys racing run each migration once.
-async fn migrate(env: &Env) -> anyhow::Result<()> {
+/// Applies the runtime's migrations and `own` to the control database at `DATABASE_URL`.
+/// sqlx holds a PostgreSQL advisory lock while migrating, so two deploys racing (of one
+/// service or of two) run each migration once.
+async fn migrate(env: &Env, own: &Migrator) -> anyhow::Result<()> {
+    // First: a version clash is the build's fault, whatever the database.
+    let migrator = control_migrator(own)?;
     let url = env.required("DATABASE_URL")?;
     // One connection, failing fast: the job is retried by its runner, not here. The error
     // names the variable, never its value: the URL holds the password.
     let mut connection = PgConnection::connect(&url)
         .await
         .context("connecting to the control database (DATABASE_URL)")?;
-    MIGRATOR
+    migrator
         .run(&mut connection)
         .await
         .context("migrating the control database (DATABASE_URL)")?;

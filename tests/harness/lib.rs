@@ -19,6 +19,7 @@ mod names;
 mod postgres;
 mod process;
 mod pubsub;
+mod service_stack;
 
 pub use fake_gcs::FakeGcs;
 pub use log_capture::LogCapture;
@@ -26,3 +27,4 @@ pub use names::{free_port, unique_name};
 pub use postgres::Postgres;
 pub use process::{wait_group_gone as process_group_gone, ProcessGroup};
 pub use pubsub::{PubsubEmulator, PulledMessage};
+pub use service_stack::{raw_event, typed_event, PgAuth, ServiceStack, ServiceStackBuilder};

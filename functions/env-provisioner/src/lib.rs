@@ -98,3 +98,5 @@ pub fn handler(config: Config) -> impl shared::Handler<ProvisionerEvent> {
     let config = Arc::new(config);
     move |event: Event<ProvisionerEvent>, ctx: Ctx| handle(event, ctx, config.clone())
 }
+
+pub mod migrations;

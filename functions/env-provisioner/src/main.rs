@@ -1,12 +1,13 @@
-//! env-provisioner service binary: reads its configuration and runs the handler.
+//! env-provisioner service binary: reads its configuration and runs the handler; `migrate`
+//! applies the runtime's migrations and this service's own.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use env_provisioner::{handler, Config};
+use env_provisioner::{handler, migrations, Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let config = Config::from_env(&shared::env::Env::from_process()).context("configuration")?;
-    shared::run(handler(config)).await
+    shared::ledger::run_with_migrations(handler(config), &migrations::MIGRATOR).await
 }

@@ -316,7 +316,7 @@ async fn bucket_mode_on_a_local_directory_makes_a_directory_beside_the_root() {
         stack.request_env("r1", "shop").await.unwrap(),
         Outcome::Done
     );
-    let dir = stack.objects.path();
+    let dir = stack.objects_dir();
     let bucket = dir.join("gk-test-shop");
     assert!(bucket.join(".groundskeeper.json").is_file());
     let labels: serde_json::Value =

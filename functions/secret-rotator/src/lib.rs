@@ -67,3 +67,5 @@ pub fn handler(config: Config) -> impl shared::Handler<RotatorEvent> {
     let config = Arc::new(config);
     move |event: Event<RotatorEvent>, ctx: Ctx| handle(event, ctx, config.clone())
 }
+
+pub mod migrations;

@@ -8,11 +8,10 @@
 pub mod cloud_run;
 pub mod gcs_labels;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, ops::Deref, sync::Arc};
 
 use env_provisioner::{fault, Config, ProvisionError, ProvisionerEvent};
 use events::names::EnvName;
-use events::RawEvent;
 use shared::backends::{
     databases::PostgresAdmin,
     object_store::{self, FileStore, ObjectStore},
@@ -21,18 +20,24 @@ use shared::backends::{
     secrets::LocalSecretStore,
     Plan,
 };
-use shared::{env::Env, Backends, Classify, Ctx, Disposition, Event, Outcome};
-use sqlx::PgPool;
-use testbed::Postgres;
+use shared::{env::Env, Backends, Classify, Ctx, Disposition, Outcome};
+use testbed::ServiceStack;
 
+/// The components ([`ServiceStack`], reached through `Deref`: `postgres`, `control`) and
+/// the provisioner over them.
 pub struct Stack {
-    pub postgres: Postgres,
-    pub control: PgPool,
+    pub base: ServiceStack,
     pub admin: PostgresAdmin,
     pub published: Arc<RecordingPublisher>,
-    pub objects: tempfile::TempDir,
     pub config: Arc<Config>,
     pub ctx: Ctx,
+}
+
+impl Deref for Stack {
+    type Target = ServiceStack;
+    fn deref(&self) -> &ServiceStack {
+        &self.base
+    }
 }
 
 impl Stack {
@@ -57,23 +62,14 @@ impl Stack {
         previews: Arc<dyn PreviewServices>,
         gcs: Option<(&str, &str)>,
     ) -> Self {
-        let postgres = Postgres::start().await;
-        postgres.require_passwords().await;
-        // Built as production builds it (`shared::run` through the crate-private
-        // `shared::db::connect_lazy`): lazy, 8 connections.
-        let control = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(8)
-            .connect_lazy(&postgres.fresh_database().await)
-            .expect("control db");
-        shared::ledger::MIGRATOR
-            .run(&control)
-            .await
-            .expect("migrate");
-        let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).expect("admin");
-        // The file store's root is a directory of its own, so buckets (directories beside it)
-        // stay inside the temp dir.
-        let objects = tempfile::tempdir().expect("temp dir");
-        let root = objects.path().join("objects");
+        let base = ServiceStack::builder()
+            .migrations(
+                shared::ledger::control_migrator(&env_provisioner::migrations::MIGRATOR).unwrap(),
+            )
+            .with_object_store()
+            .build()
+            .await;
+        let admin = PostgresAdmin::connect_lazy(&base.admin_url().into(), None).expect("admin");
         let published = Arc::new(RecordingPublisher::new(Plan::default()));
         let (store, mut pairs): (Arc<dyn ObjectStore>, Vec<(&str, String)>) = match gcs {
             Some((url, endpoint)) => (
@@ -86,8 +82,12 @@ impl Stack {
                 ],
             ),
             None => (
-                Arc::new(FileStore::new(&root).await.expect("file store")),
-                vec![("OBJECT_STORE_URL", format!("file://{}", root.display()))],
+                Arc::new(
+                    FileStore::new(&base.objects_root())
+                        .await
+                        .expect("file store"),
+                ),
+                vec![("OBJECT_STORE_URL", base.objects_url())],
             ),
         };
         pairs.extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
@@ -96,19 +96,17 @@ impl Stack {
             service: "env-provisioner".into(),
             events_topic: "events".into(),
             publisher: published.clone(),
-            control_db: Some(control.clone()),
+            control_db: Some(base.control.clone()),
             object_store: Some(store),
-            secrets: Some(Arc::new(LocalSecretStore::new(control.clone()))),
+            secrets: Some(Arc::new(LocalSecretStore::new(base.control.clone()))),
             databases: Some(Arc::new(admin.clone())),
             previews: Some(previews),
             plan: None,
         });
         Self {
-            postgres,
-            control,
+            base,
             admin,
             published,
-            objects,
             config,
             ctx,
         }
@@ -132,13 +130,7 @@ impl Stack {
         data: serde_json::Value,
         time: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Outcome, ProvisionError> {
-        let raw = events::delivery::bare(ty, serde_json::to_vec(&data).unwrap());
-        let raw = RawEvent {
-            id: id.to_owned(),
-            time,
-            ..raw
-        };
-        let event: Event<ProvisionerEvent> = raw.typed().expect("valid event");
+        let event = testbed::typed_event::<ProvisionerEvent>(id, ty, &data, time);
         env_provisioner::handle(event, self.ctx.clone(), self.config.clone()).await
     }
 
@@ -235,7 +227,7 @@ impl Stack {
         .await
         .unwrap()
         .flatten();
-        let objects = walk(&self.objects.path().join("objects/envs").join(name));
+        let objects = walk(&self.objects_root().join("envs").join(name));
         BTreeMap::from([
             ("roles".into(), roles.join(" ")),
             ("databases".into(), dbs.join(" ")),

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 #![allow(dead_code)] // each test file uses a different part
 
-use std::{sync::Arc, time::Duration};
+use std::{ops::Deref, sync::Arc, time::Duration};
 
 use events::names::{EnvName, LoginSlot, SecretId};
 use events::{RawEvent, Tier};
@@ -18,17 +18,17 @@ use shared::backends::{
     secrets::{LocalSecretStore, SecretStore},
     Plan,
 };
-use shared::config::RuntimeConfig;
 use shared::dispatch::{DispatchOptions, Dispatcher};
 use shared::ledger::Ledger;
 use shared::Decision;
 use shared::{env::Env, Backends, Ctx, Event, Outcome};
-use sqlx::{Connection, PgConnection, PgPool};
-use testbed::Postgres;
+use sqlx::{Connection, PgConnection};
+use testbed::ServiceStack;
 
+/// The components ([`ServiceStack`], reached through `Deref`: `postgres`, `control`) and
+/// the rotator over them.
 pub struct Stack {
-    pub postgres: Postgres,
-    pub control: PgPool,
+    pub base: ServiceStack,
     pub admin: PostgresAdmin,
     pub store: Arc<LocalSecretStore>,
     pub published: Arc<RecordingPublisher>,
@@ -36,32 +36,28 @@ pub struct Stack {
     pub ctx: Ctx,
 }
 
+impl Deref for Stack {
+    type Target = ServiceStack;
+    fn deref(&self) -> &ServiceStack {
+        &self.base
+    }
+}
+
 /// Settings tests start from: no minimum interval between rotations.
 pub const FAST: &[(&str, &str)] = &[("MIN_ROTATION_INTERVAL_MS", "0")];
 
 impl Stack {
     pub async fn start(settings: &[(&str, &str)]) -> Self {
-        let postgres = Postgres::start().await;
-        postgres.require_passwords().await;
-        // The control pool exactly as production builds it (`shared::backends`: 8
-        // connections, connected on demand), so the tests meet its limits; migrated first, as
-        // a deploy's `migrate` step does.
-        let runtime = RuntimeConfig::from_env(
-            &Env::from_pairs([
-                ("DATABASE_URL", postgres.fresh_database().await),
-                ("PUBSUB_EMULATOR_HOST", "127.0.0.1:9".to_owned()), // replaced below, never used
-            ]),
-            "secret-rotator",
-        )
-        .unwrap();
-        let control = shared::backends(&runtime)
-            .await
-            .unwrap()
-            .control_db
-            .unwrap();
-        shared::ledger::MIGRATOR.run(&control).await.unwrap();
-        let admin = PostgresAdmin::connect_lazy(&postgres.admin_url().into(), None).unwrap();
-        let store = Arc::new(LocalSecretStore::new(control.clone()));
+        // Migrated first, as a deploy's `migrate` step does; the control pool is built like
+        // production's (8 connections, connected on demand), so the tests meet its limits.
+        let base = ServiceStack::builder()
+            .migrations(
+                shared::ledger::control_migrator(&secret_rotator::migrations::MIGRATOR).unwrap(),
+            )
+            .build()
+            .await;
+        let admin = PostgresAdmin::connect_lazy(&base.admin_url().into(), None).unwrap();
+        let store = Arc::new(LocalSecretStore::new(base.control.clone()));
         let published = Arc::new(RecordingPublisher::new(Plan::default()));
         let config =
             Arc::new(Config::from_env(&Env::from_pairs(settings.iter().copied())).unwrap());
@@ -69,7 +65,7 @@ impl Stack {
             service: "secret-rotator".into(),
             events_topic: "events".into(),
             publisher: published.clone(),
-            control_db: Some(control.clone()),
+            control_db: Some(base.control.clone()),
             object_store: None,
             secrets: Some(store.clone()),
             databases: Some(Arc::new(admin.clone())),
@@ -77,8 +73,7 @@ impl Stack {
             plan: None,
         });
         Self {
-            postgres,
-            control,
+            base,
             admin,
             store,
             published,
@@ -317,11 +312,7 @@ pub async fn login(cred: &Credential) -> Result<(), String> {
 }
 
 pub fn raw(id: &str, ty: &str, data: serde_json::Value) -> RawEvent {
-    let raw = events::delivery::bare(ty, serde_json::to_vec(&data).unwrap());
-    RawEvent {
-        id: id.to_owned(),
-        ..raw
-    }
+    testbed::raw_event(id, ty, &data, None)
 }
 
 pub fn uuid() -> String {

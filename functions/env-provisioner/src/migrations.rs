@@ -1,0 +1,8 @@
+//! env-provisioner's own control-database tables (environments, requests and tombstones): their migrations live in this
+//! crate's `migrations/` and run, after the runtime's, in `env-provisioner migrate`. Version
+//! numbers follow the workspace-wide rule in `shared/migrations/README.md`.
+
+use sqlx::migrate::Migrator;
+
+/// This service's migrations alone; `shared::ledger::control_migrator` adds the runtime's.
+pub static MIGRATOR: Migrator = sqlx::migrate!();

@@ -1,0 +1,8 @@
+//! secret-rotator's own control-database tables (rotations and rotation policies): their migrations live in this
+//! crate's `migrations/` and run, after the runtime's, in `secret-rotator migrate`. Version
+//! numbers follow the workspace-wide rule in `shared/migrations/README.md`.
+
+use sqlx::migrate::Migrator;
+
+/// This service's migrations alone; `shared::ledger::control_migrator` adds the runtime's.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
