@@ -87,8 +87,8 @@ pub struct PublicAddress {
     pub host: Option<String>,
     /// `MANAGED_DATABASE_PORT`.
     pub port: Option<u16>,
-    /// `MANAGED_DATABASE_SSLMODE`.
-    pub sslmode: Option<String>,
+    /// `MANAGED_DATABASE_SSLMODE`: one of libpq's modes, checked at start.
+    pub sslmode: Option<crate::credential::SslMode>,
 }
 
 impl RuntimeConfig {
@@ -202,7 +202,11 @@ impl RuntimeConfig {
                     Some(_) => Some(env.parse_or("MANAGED_DATABASE_PORT", 5432)?),
                     None => None,
                 },
-                sslmode: env.optional("MANAGED_DATABASE_SSLMODE"),
+                sslmode: env
+                    .optional("MANAGED_DATABASE_SSLMODE")
+                    .map(|mode| mode.parse())
+                    .transpose()
+                    .map_err(|e: String| ConfigError::new("MANAGED_DATABASE_SSLMODE", e))?,
             },
             cloud_run_region,
         })

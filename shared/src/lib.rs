@@ -11,6 +11,8 @@
 pub mod auth;
 pub mod backends;
 pub mod config;
+pub mod crash_point;
+pub mod credential;
 mod ctx;
 mod db;
 pub mod dead_letter;
@@ -25,6 +27,7 @@ pub mod replay;
 mod run;
 pub mod server;
 pub mod step;
+pub mod task;
 pub mod telemetry;
 pub mod trace;
 
