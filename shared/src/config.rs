@@ -315,6 +315,17 @@ mod tests {
     }
 
     #[test]
+    fn a_public_sslmode_must_be_one_of_libpqs() {
+        let env = Env::from_pairs([("MANAGED_DATABASE_SSLMODE", "sometimes")]);
+        let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
+        assert_eq!(err.name, "MANAGED_DATABASE_SSLMODE");
+        let env = Env::from_pairs([("MANAGED_DATABASE_SSLMODE", "verify-full")]);
+        let cfg = RuntimeConfig::from_env(&env, "echo").unwrap();
+        let mode = cfg.managed_database_public.sslmode;
+        assert_eq!(mode, Some(crate::credential::SslMode::VerifyFull));
+    }
+
+    #[test]
     fn a_lease_shorter_than_the_timeout_is_refused() {
         let env = Env::from_pairs([
             ("DELIVERY_TIMEOUT_SECS", "60"),
