@@ -6,6 +6,10 @@
 //! (the `events` crate), the ack / retry / dead-letter mapping ([`dispatch`]), the
 //! idempotency ledger ([`ledger`]), push authentication ([`auth`]), logging
 //! ([`telemetry`]), configuration ([`config`]) and the backends ([`backends`]).
+//!
+//! Multi-step tasks build on its kit: typed steps and the error base with its one
+//! classification ([`task`]), the tests' crash hook ([`crash_point`]) and the credentials
+//! secret's payload ([`credential`]).
 #![warn(missing_docs)]
 
 pub mod auth;
