@@ -87,8 +87,8 @@ pub struct PublicAddress {
     pub host: Option<String>,
     /// `MANAGED_DATABASE_PORT`.
     pub port: Option<u16>,
-    /// `MANAGED_DATABASE_SSLMODE`.
-    pub sslmode: Option<String>,
+    /// `MANAGED_DATABASE_SSLMODE`: one of libpq's modes, checked at start.
+    pub sslmode: Option<crate::credential::SslMode>,
 }
 
 impl RuntimeConfig {
@@ -202,7 +202,11 @@ impl RuntimeConfig {
                     Some(_) => Some(env.parse_or("MANAGED_DATABASE_PORT", 5432)?),
                     None => None,
                 },
-                sslmode: env.optional("MANAGED_DATABASE_SSLMODE"),
+                sslmode: env
+                    .optional("MANAGED_DATABASE_SSLMODE")
+                    .map(|mode| mode.parse())
+                    .transpose()
+                    .map_err(|e: String| ConfigError::new("MANAGED_DATABASE_SSLMODE", e))?,
             },
             cloud_run_region,
         })
@@ -308,6 +312,17 @@ mod tests {
         let env = Env::from_pairs([("IDEMPOTENCY", "on")]);
         let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
         assert_eq!(err.name, "IDEMPOTENCY");
+    }
+
+    #[test]
+    fn a_public_sslmode_must_be_one_of_libpqs() {
+        let env = Env::from_pairs([("MANAGED_DATABASE_SSLMODE", "sometimes")]);
+        let err = RuntimeConfig::from_env(&env, "echo").unwrap_err();
+        assert_eq!(err.name, "MANAGED_DATABASE_SSLMODE");
+        let env = Env::from_pairs([("MANAGED_DATABASE_SSLMODE", "verify-full")]);
+        let cfg = RuntimeConfig::from_env(&env, "echo").unwrap();
+        let mode = cfg.managed_database_public.sslmode;
+        assert_eq!(mode, Some(crate::credential::SslMode::VerifyFull));
     }
 
     #[test]

@@ -6,11 +6,17 @@
 //! (the `events` crate), the ack / retry / dead-letter mapping ([`dispatch`]), the
 //! idempotency ledger ([`ledger`]), push authentication ([`auth`]), logging
 //! ([`telemetry`]), configuration ([`config`]) and the backends ([`backends`]).
+//!
+//! Multi-step tasks build on its kit: typed steps and the error base with its one
+//! classification ([`task`]), the tests' crash hook ([`crash_point`]) and the credentials
+//! secret's payload ([`credential`]).
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod backends;
 pub mod config;
+pub mod crash_point;
+pub mod credential;
 mod ctx;
 mod db;
 pub mod dead_letter;
@@ -25,6 +31,7 @@ pub mod replay;
 mod run;
 pub mod server;
 pub mod step;
+pub mod task;
 pub mod telemetry;
 pub mod trace;
 

@@ -20,6 +20,7 @@ use events::{Message, Payload};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
 
+use crate::credential::SslMode;
 use crate::{
     backends::{
         databases::{DryRunDatabases, ServerEndpoint},
@@ -144,10 +145,7 @@ fn dry_run_endpoint(config: &RuntimeConfig) -> ServerEndpoint {
             .clone()
             .unwrap_or_else(|| "managed-database.invalid".to_owned()),
         port: public.port.unwrap_or(5432),
-        sslmode: public
-            .sslmode
-            .clone()
-            .unwrap_or_else(|| "prefer".to_owned()),
+        sslmode: public.sslmode.unwrap_or(SslMode::Prefer),
     }
 }
 

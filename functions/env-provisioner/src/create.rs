@@ -4,13 +4,14 @@
 use events::environment::EnvironmentRequested;
 use events::names::LoginSlot;
 use events::Event;
-use secrecy::{ExposeSecret, SecretString};
 use shared::backends::previews::{Deployment, PreviewSpec};
+use shared::credential::Credential;
 use shared::Ctx;
 
 use crate::error::StepError;
 use crate::objects;
 use crate::state::{self, Record};
+use crate::steps::ProvisionStep;
 use crate::Config;
 
 /// Performs one step; returns the state to record (`created` or `skipped`).
@@ -19,7 +20,7 @@ pub async fn create(
     ctx: &Ctx,
     config: &Config,
     record: &Record,
-    step: &str,
+    step: ProvisionStep,
 ) -> Result<&'static str, StepError> {
     let missing = |e: shared::MissingBackend| StepError {
         retryable: true,
@@ -27,28 +28,28 @@ pub async fn create(
     };
     let name = &record.name;
     match step {
-        "owner_role" => {
+        ProvisionStep::OwnerRole => {
             ctx.databases()
                 .map_err(missing)?
                 .create_owner_role(&name.owner_role())
                 .await?;
         }
-        "login_roles" => {
+        ProvisionStep::LoginRoles => {
             let db = ctx.databases().map_err(missing)?;
             for slot in [LoginSlot::A, LoginSlot::B] {
                 db.create_login_role(&name.login_role(slot), &name.owner_role())
                     .await?;
             }
         }
-        "database" => {
+        ProvisionStep::Database => {
             let limit = config.connection_limit(record.tier);
             let db = ctx.databases().map_err(missing)?;
             db.create_database(&name.database(), &name.owner_role(), limit)
                 .await?;
         }
-        "credentials" => credentials(ctx, config, record).await?,
-        "bucket" => return objects::create_bucket(ctx, config, record).await,
-        "objects" => {
+        ProvisionStep::Credentials => credentials(ctx, config, record).await?,
+        ProvisionStep::Bucket => return objects::create_bucket(ctx, config, record).await,
+        ProvisionStep::Objects => {
             let marker = serde_json::json!({ "environment": name, "tier": record.tier, "owner": record.owner, "labels": record.labels });
             let bytes = bytes::Bytes::from(marker.to_string());
             let place = objects::place_for_create(ctx, config, name).await?;
@@ -57,7 +58,7 @@ pub async fn create(
                 .put(&place.marker(), bytes, "application/json")
                 .await?;
         }
-        "service" => {
+        ProvisionStep::Service => {
             let Some(service) = &event.data.service else {
                 return Ok("skipped");
             };
@@ -85,7 +86,6 @@ pub async fn create(
                 return Ok("skipped");
             }
         }
-        _ => {}
     }
     Ok("created")
 }
@@ -106,13 +106,15 @@ async fn credentials(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), 
     db.set_password(&user, &password).await?;
     db.test_login(&name.database(), &user, &password).await?;
     let endpoint = db.endpoint();
-    let payload = SecretString::from(
-        serde_json::json!({
-            "host": endpoint.host, "port": endpoint.port, "database": name.database(),
-            "user": user, "password": password.expose_secret(), "sslmode": endpoint.sslmode,
-        })
-        .to_string(),
-    );
+    let payload = Credential {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        database: name.database().as_str().to_owned(),
+        user,
+        password,
+        sslmode: endpoint.sslmode,
+    }
+    .to_payload();
     let secret = name.secret_id(record.tier);
     secrets
         .create_secret(secret.as_str(), &record.labels)

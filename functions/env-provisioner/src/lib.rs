@@ -17,6 +17,7 @@ mod request;
 mod requests;
 mod resources;
 mod state;
+mod steps;
 mod storage;
 mod teardown;
 mod tombstones;
@@ -30,7 +31,7 @@ pub use claim::spec_hash;
 pub use config::Config;
 pub use error::ProvisionError;
 pub use request::Request;
-pub use resources::STEPS;
+pub use steps::{ProvisionStep, STEPS};
 pub use storage::{BucketMode, Storage};
 
 events::payload_enum! {

@@ -10,8 +10,9 @@ use shared::{Ctx, Outcome};
 use crate::claim::{claim, Claim};
 use crate::create::create;
 use crate::error::{ProvisionError, StepError};
-use crate::resources::{self, STEPS};
+use crate::resources;
 use crate::state::{self, Record};
+use crate::steps::{ProvisionStep, STEPS};
 use crate::storage::Storage;
 use crate::{fault, objects, requests, Config};
 
@@ -67,8 +68,8 @@ async fn run(
     record: Record,
 ) -> Result<Outcome, ProvisionError> {
     let (pool, name) = (ctx.control_db()?, &record.name);
-    for step in STEPS {
-        match record.resources.get(step).map(String::as_str) {
+    for &step in STEPS {
+        match record.resources.get(step.as_str()).map(String::as_str) {
             Some("created" | "skipped") => continue,
             Some(_) => {} // started before a crash: finish it
             None => {
@@ -79,16 +80,16 @@ async fn run(
                     }
                     Err(e) => return fail(event, ctx, config, step, e).await,
                 }
-                state::mark_step(pool, name, step, "creating").await?;
+                state::mark_step(pool, name, step.as_str(), "creating").await?;
             }
         }
-        fault::check(name, &format!("{step}:before"))?;
+        shared::crash_point::at(name.as_str(), step, "before")?;
         let done = match create(event, ctx, config, &record, step).await {
             Ok(done) => done,
             Err(e) => return fail(event, ctx, config, step, e).await,
         };
-        fault::check(name, &format!("{step}:after"))?;
-        state::mark_step(pool, name, step, done).await?;
+        shared::crash_point::at(name.as_str(), step, "after")?;
+        state::mark_step(pool, name, step.as_str(), done).await?;
     }
     let record = state::load(pool, name, false)
         .await?
@@ -137,24 +138,25 @@ async fn fail(
     event: &Event<EnvironmentRequested>,
     ctx: &Ctx,
     config: &Config,
-    step: &'static str,
+    step: ProvisionStep,
     error: StepError,
 ) -> Result<Outcome, ProvisionError> {
     if error.retryable {
         return Err(ProvisionError::Transient {
+            subject: event.data.name.to_string(),
             step,
             reason: error.reason,
         });
     }
     let (pool, name) = (ctx.control_db()?, &event.data.name);
-    tracing::warn!(environment = %name, step, reason = %error.reason, "provisioning failed; removing what it created");
+    tracing::warn!(environment = %name, step = step.as_str(), reason = %error.reason, "provisioning failed; removing what it created");
     let cleanup = match state::load(pool, name, false).await? {
         Some(record) => resources::remove_all(ctx, config, &record, Some(step)).await,
         None => Ok(()),
     };
     let reason = match cleanup {
         Ok(()) => {
-            state::set_status(pool, name, "failed", Some((step, &error.reason))).await?;
+            state::set_status(pool, name, "failed", Some((step.as_str(), &error.reason))).await?;
             error.reason
         }
         // The cleanup failed for good: the row stays `deleting` with what is left, for a
@@ -164,7 +166,7 @@ async fn fail(
     };
     let failed = EnvironmentFailed {
         name: name.clone(),
-        step: step.into(),
+        step: step.as_str().into(),
         reason: reason.clone(),
     };
     ctx.emit(OutgoingEvent::new(
@@ -173,5 +175,9 @@ async fn fail(
         &failed,
     ))
     .await?;
-    Err(ProvisionError::Failed { step, reason })
+    Err(ProvisionError::Failed {
+        subject: name.to_string(),
+        step,
+        reason,
+    })
 }

@@ -8,19 +8,8 @@ use shared::Ctx;
 use crate::error::{ProvisionError, StepError};
 use crate::objects;
 use crate::state::{self, Record};
+use crate::steps::{ProvisionStep, STEPS};
 use crate::Config;
-
-/// The provisioning steps, in order; teardown walks them backwards. `bucket` is `skipped`
-/// in prefix mode (`ENV_STORAGE`).
-pub const STEPS: [&str; 7] = [
-    "owner_role",
-    "login_roles",
-    "database",
-    "credentials",
-    "bucket",
-    "objects",
-    "service",
-];
 
 fn missing(e: shared::MissingBackend) -> StepError {
     StepError {
@@ -36,42 +25,40 @@ pub async fn conflict(
     config: &Config,
     name: &EnvName,
     tier: Tier,
-    step: &str,
+    step: ProvisionStep,
 ) -> Result<Option<String>, StepError> {
-    if step == "bucket" {
-        return objects::bucket_conflict(ctx, config, name).await;
-    }
     let found = match step {
-        "owner_role" => {
+        ProvisionStep::Bucket => return objects::bucket_conflict(ctx, config, name).await,
+        ProvisionStep::OwnerRole => {
             ctx.databases()
                 .map_err(missing)?
                 .role_exists(&name.owner_role())
                 .await?
         }
-        "login_roles" => {
+        ProvisionStep::LoginRoles => {
             let db = ctx.databases().map_err(missing)?;
             db.role_exists(&name.login_role(LoginSlot::A)).await?
                 || db.role_exists(&name.login_role(LoginSlot::B)).await?
         }
-        "database" => {
+        ProvisionStep::Database => {
             ctx.databases()
                 .map_err(missing)?
                 .database_exists(&name.database())
                 .await?
         }
-        "credentials" => {
+        ProvisionStep::Credentials => {
             let secrets = ctx.secrets().map_err(missing)?;
             secrets
                 .get_secret(name.secret_id(tier).as_str())
                 .await?
                 .is_some()
         }
-        "objects" => {
+        ProvisionStep::Objects => {
             let place = objects::place_for_create(ctx, config, name).await?;
             !place.store.list(&place.prefix).await?.is_empty()
         }
         // Cloud Run refuses to deploy over a service it does not manage (see PreviewServices).
-        _ => false,
+        ProvisionStep::Service => false,
     };
     Ok(found.then(|| {
         format!("{step}: something already exists under this environment's names and groundskeeper did not create it; it is left alone")
@@ -83,43 +70,42 @@ pub async fn remove(
     ctx: &Ctx,
     config: &Config,
     record: &Record,
-    step: &str,
+    step: ProvisionStep,
 ) -> Result<(), StepError> {
     let (name, tier) = (&record.name, record.tier);
     match step {
-        "service" => {
+        ProvisionStep::Service => {
             ctx.previews().map_err(missing)?.delete(name).await?;
         }
-        "objects" => {
+        ProvisionStep::Objects => {
             if let Some(place) = objects::place_of(ctx, config, record).await? {
                 place.empty().await?;
             }
         }
-        "bucket" => objects::remove_bucket(ctx, config, record).await?,
-        "credentials" => {
+        ProvisionStep::Bucket => objects::remove_bucket(ctx, config, record).await?,
+        ProvisionStep::Credentials => {
             ctx.secrets()
                 .map_err(missing)?
                 .delete_secret(name.secret_id(tier).as_str())
                 .await?;
         }
-        "database" => {
+        ProvisionStep::Database => {
             let db = ctx.databases().map_err(missing)?;
             db.terminate_sessions(&name.database()).await?;
             db.drop_database(&name.database()).await?;
         }
-        "login_roles" => {
+        ProvisionStep::LoginRoles => {
             let db = ctx.databases().map_err(missing)?;
             for slot in [LoginSlot::A, LoginSlot::B] {
                 db.drop_role(&name.login_role(slot)).await?;
             }
         }
-        "owner_role" => {
+        ProvisionStep::OwnerRole => {
             ctx.databases()
                 .map_err(missing)?
                 .drop_role(&name.owner_role())
                 .await?;
         }
-        _ => {}
     }
     Ok(())
 }
@@ -139,20 +125,21 @@ pub async fn remove_all(
     ctx: &Ctx,
     config: &Config,
     record: &Record,
-    failed_step: Option<&str>,
+    failed_step: Option<ProvisionStep>,
 ) -> Result<(), ProvisionError> {
     let (pool, name) = (ctx.control_db()?, &record.name);
-    let started = |step: &&&str| matches!(record.resources.get(**step).map(String::as_str), Some(s) if s != "skipped");
-    for step in STEPS.iter().rev().filter(started) {
+    let started = |step: &&ProvisionStep| matches!(record.resources.get(step.as_str()).map(String::as_str), Some(s) if s != "skipped");
+    for &step in STEPS.iter().rev().filter(started) {
         match remove(ctx, config, record, step).await {
             Ok(()) => {}
             Err(e) if e.retryable => {
                 return Err(ProvisionError::Transient {
+                    subject: name.to_string(),
                     step,
                     reason: format!("removing: {}", e.reason),
                 })
             }
-            Err(e) if *step == "service" && failed_step == Some("service") => {
+            Err(e) if step == ProvisionStep::Service && failed_step == Some(step) => {
                 tracing::warn!(environment = %name, reason = %e.reason, "preview left alone");
             }
             Err(e) => {
@@ -165,7 +152,7 @@ pub async fn remove_all(
                 )));
             }
         }
-        state::forget_step(pool, name, step).await?;
+        state::forget_step(pool, name, step.as_str()).await?;
     }
     Ok(())
 }

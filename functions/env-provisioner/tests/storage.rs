@@ -259,7 +259,7 @@ async fn a_foreign_bucket_under_the_name_fails_provisioning_and_is_left_alone() 
         .await
         .unwrap();
     let err = stack.request_env("r1", "taken").await.unwrap_err();
-    let ProvisionError::Failed { step, reason } = &err else {
+    let ProvisionError::Failed { step, reason, .. } = &err else {
         panic!("{err}")
     };
     assert_eq!(*step, "bucket");

@@ -6,6 +6,7 @@ use events::OutgoingEvent;
 
 use crate::error::{RotateError, StepError};
 use crate::rotate::transient;
+use crate::rotation_steps::RotationStep;
 use crate::state::{self, Rotation};
 use crate::steps::Rotor;
 
@@ -14,7 +15,7 @@ use crate::steps::Rotor;
 pub async fn settle<T>(
     r: &Rotor<'_>,
     row: &Rotation,
-    step: &'static str,
+    step: RotationStep,
     result: Result<T, StepError>,
 ) -> Result<T, RotateError> {
     let error = match result {
@@ -30,14 +31,14 @@ pub async fn settle<T>(
         ));
     }
     let pool = r.ctx.control_db()?;
-    state::fail(pool, r.secret, step, &error.reason).await?;
-    tracing::warn!(secret = r.secret, step, reason = %error.reason, "rotation failed; `current` is untouched");
+    state::fail(pool, r.secret, step.as_str(), &error.reason).await?;
+    tracing::warn!(secret = r.secret, step = step.as_str(), reason = %error.reason, "rotation failed; `current` is untouched");
     let failed = RotationFailed {
         secret: r
             .secret
             .parse()
             .map_err(|_| RotateError::Rejected(error.reason.clone()))?,
-        step: step.into(),
+        step: step.as_str().into(),
         reason: error.reason.clone(),
     };
     let id = format!("{}/failed", row.rotation_id);
@@ -45,7 +46,7 @@ pub async fn settle<T>(
         .emit(OutgoingEvent::new(r.ctx.source(), id, &failed))
         .await?;
     Err(RotateError::Failed {
-        secret: r.secret.to_owned(),
+        subject: r.secret.to_owned(),
         step,
         reason: error.reason,
     })

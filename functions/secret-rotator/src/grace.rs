@@ -10,6 +10,7 @@ use shared::Ctx;
 
 use crate::error::RotateError;
 use crate::lock::lock_secret;
+use crate::rotation_steps::RotationStep;
 use crate::state;
 use crate::Config;
 
@@ -22,8 +23,8 @@ pub async fn clean(ctx: &Ctx, config: &Config, secret: &str) -> Result<(), Rotat
     let outcome = clean_locked(ctx, config, secret).await;
     lock.release().await?;
     outcome.map_err(|e| RotateError::Transient {
-        secret: secret.to_owned(),
-        step: "grace",
+        subject: secret.to_owned(),
+        step: RotationStep::Grace,
         reason: e.to_string(),
     })
 }

@@ -18,6 +18,7 @@ mod registry;
 mod request;
 mod restore;
 mod rotate;
+mod rotation_steps;
 mod state;
 mod steps;
 mod sweep;
@@ -29,8 +30,9 @@ use events::secret_manager::SecretManagerNotification;
 use shared::{Ctx, Event, Outcome};
 
 pub use config::Config;
-pub use credential::Credential;
-pub use error::RotateError;
+pub use error::{RotateError, TooSoon};
+pub use rotation_steps::RotationStep;
+pub use shared::credential::Credential;
 
 events::payload_enum! {
     /// Everything the rotator handles.

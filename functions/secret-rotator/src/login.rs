@@ -7,21 +7,21 @@ use shared::backends::databases::DbError;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::credential::Credential;
+use shared::credential::Credential;
 
 /// How long a test login may take before it counts as the server being unavailable.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl Credential {
+/// Logging in with a credential, as a client would.
+pub(crate) trait Login {
     /// Logs in and runs a check query; `then` may run more statements on the connection.
-    pub async fn login(&self, require_tls: bool, then: Option<&str>) -> Result<(), DbError> {
+    async fn login(&self, require_tls: bool, then: Option<&str>) -> Result<(), DbError>;
+}
+
+impl Login for Credential {
+    async fn login(&self, require_tls: bool, then: Option<&str>) -> Result<(), DbError> {
         let action = format!("log in as {} to {}", self.user.quoted(), self.database);
-        let options = self
-            .options(require_tls)
-            .map_err(|reason| DbError::Refused {
-                action: action.clone(),
-                reason,
-            })?;
+        let Ok(options) = self.options(require_tls);
         match tokio::time::timeout(LOGIN_TIMEOUT, session(options, then.map(str::to_owned))).await {
             Err(_) => Err(DbError::Unavailable {
                 action,

@@ -10,6 +10,7 @@ use shared::{Ctx, Outcome};
 
 use crate::error::RotateError;
 use crate::registry::{self, Mode};
+use crate::rotation_steps::RotationStep;
 use crate::{rotate::rotate, sweep::later, Config};
 
 /// `rotation.requested`: the secret, or every database credentials secret of the environment.
@@ -35,8 +36,8 @@ pub async fn requested(
         ])
         .await
         .map_err(|e| RotateError::Transient {
-            secret: format!("{environment}/*"),
-            step: "check",
+            subject: format!("{environment}/*"),
+            step: RotationStep::Check,
             reason: e.to_string(),
         })?;
     let secrets: Vec<SecretId> = names
@@ -84,8 +85,8 @@ pub async fn notified(
         .get_secret(secret.as_str())
         .await
         .map_err(|e| RotateError::Transient {
-            secret: secret.to_string(),
-            step: "check",
+            subject: secret.to_string(),
+            step: RotationStep::Check,
             reason: e.to_string(),
         })?;
     let Some(info) = info else {

@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use shared::backends::databases::scram;
 
 use crate::error::StepError;
+use crate::login::Login;
 use crate::registry::Mode;
 use crate::steps::Rotor;
 

@@ -8,13 +8,14 @@ use events::rotation::SecretRotated;
 use events::OutgoingEvent;
 use shared::{Ctx, Outcome};
 
-use crate::error::RotateError;
+use crate::error::{RotateError, TooSoon};
 use crate::failure::settle;
 use crate::lock::lock_secret;
 use crate::registry::{self, Mode};
+use crate::rotation_steps::RotationStep;
 use crate::state::{self, Rotation};
 use crate::steps::Rotor;
-use crate::{fault::check as crash, Config};
+use crate::Config;
 
 /// Rotates `secret` (or resumes its rotation in flight) on behalf of `rotation_id`.
 pub async fn rotate(
@@ -50,7 +51,9 @@ async fn run(
                 "secret {secret} does not exist"
             )))
         }
-        Err(e) if e.is_retryable() => return Err(transient(secret, "check", e.to_string())),
+        Err(e) if e.is_retryable() => {
+            return Err(transient(secret, RotationStep::Check, e.to_string()))
+        }
         Err(e) => return Err(RotateError::Rejected(e.to_string())),
     };
     let policy = registry::policy(config, &info).map_err(RotateError::Rejected)?;
@@ -66,11 +69,11 @@ async fn run(
             let since = previous.and_then(|row| row.current_since);
             if let Some(since) = since.filter(|s| Utc::now() - *s < interval(config)) {
                 tracing::debug!(secret, %since, "the last rotation is too recent");
-                return Err(RotateError::TooSoon {
+                return Err(RotateError::Other(TooSoon {
                     secret: secret.to_owned(),
                     wait_ms: config.min_rotation_interval.as_millis(),
                     not_before: crate::sweep::later(since, interval(config)),
-                });
+                }));
             }
             state::begin(pool, secret, rotation_id, policy.mode.as_str()).await?;
             policy.mode
@@ -97,9 +100,9 @@ fn mode_of(row: &Rotation) -> Mode {
     }
 }
 
-pub(crate) fn transient(secret: &str, step: &'static str, reason: String) -> RotateError {
+pub(crate) fn transient(secret: &str, step: RotationStep, reason: String) -> RotateError {
     RotateError::Transient {
-        secret: secret.to_owned(),
+        subject: secret.to_owned(),
         step,
         reason,
     }
@@ -112,56 +115,67 @@ async fn drive(r: &Rotor<'_>) -> Result<Outcome, RotateError> {
         let row = state::load(pool, s)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
-        let incomplete = || transient(s, "check", "the rotation record is incomplete".into());
+        let incomplete = || {
+            transient(
+                s,
+                RotationStep::Check,
+                "the rotation record is incomplete".into(),
+            )
+        };
         let base = || row.base_version.ok_or_else(incomplete);
         let target = row.target_role.as_deref().map(str::parse::<DbIdent>);
         let target = || match &target {
             Some(Ok(role)) => Ok(role.clone()),
             _ => Err(incomplete()),
         };
-        match row.step.as_str() {
-            "check" => {
-                crash(s, "check:before")?;
-                let (base, target) = settle(r, &row, "check", r.check().await).await?;
-                crash(s, "check:after")?;
+        // `done` and `failed` are no steps: nothing is in flight.
+        let Ok(step) = row.step.parse::<RotationStep>() else {
+            return Ok(Outcome::Done);
+        };
+        let crash = |moment| shared::crash_point::at(s, step, moment);
+        match step {
+            RotationStep::Check => {
+                crash("before")?;
+                let (base, target) = settle(r, &row, step, r.check().await).await?;
+                crash("after")?;
                 state::checked(pool, s, base, target.as_str()).await?;
             }
-            "create" => {
-                crash(s, "create:before")?;
+            RotationStep::Create => {
+                crash("before")?;
                 let pending = match row.pending_version {
                     Some(pending) => pending,
                     None => {
                         let added = r.add_pending(base()?, &target()?).await;
-                        let pending = settle(r, &row, "create", added).await?;
-                        crash(s, "create:added")?;
+                        let pending = settle(r, &row, step, added).await?;
+                        crash("added")?;
                         state::set_pending(pool, s, pending).await?;
                         pending
                     }
                 };
-                settle(r, &row, "create", r.alias_pending(pending).await).await?;
-                crash(s, "create:after")?;
-                state::advance(pool, s, "set").await?;
+                settle(r, &row, step, r.alias_pending(pending).await).await?;
+                crash("after")?;
+                state::advance(pool, s, RotationStep::Set).await?;
             }
-            "set" => {
-                crash(s, "set:before")?;
+            RotationStep::Set => {
+                crash("before")?;
                 let pending = row.pending_version.ok_or_else(incomplete)?;
-                settle(r, &row, "set", r.set(base()?, pending, &target()?).await).await?;
-                crash(s, "set:after")?;
-                state::advance(pool, s, "test").await?;
+                settle(r, &row, step, r.set(base()?, pending, &target()?).await).await?;
+                crash("after")?;
+                state::advance(pool, s, RotationStep::Test).await?;
             }
-            "test" => {
-                crash(s, "test:before")?;
+            RotationStep::Test => {
+                crash("before")?;
                 let pending = row.pending_version.ok_or_else(incomplete)?;
-                settle(r, &row, "test", r.test(pending).await).await?;
-                crash(s, "test:after")?;
-                state::advance(pool, s, "finish").await?;
+                settle(r, &row, step, r.test(pending).await).await?;
+                crash("after")?;
+                state::advance(pool, s, RotationStep::Finish).await?;
             }
-            "finish" => {
-                crash(s, "finish:before")?;
+            RotationStep::Finish => {
+                crash("before")?;
                 let pending = row.pending_version.ok_or_else(incomplete)?;
-                settle(r, &row, "finish", r.promote(base()?, pending).await).await?;
-                crash(s, "finish:moved")?;
-                let info = settle(r, &row, "finish", r.info().await).await?;
+                settle(r, &row, step, r.promote(base()?, pending).await).await?;
+                crash("moved")?;
+                let info = settle(r, &row, step, r.info().await).await?;
                 let rotated = SecretRotated {
                     secret: s.parse().map_err(|_| incomplete())?,
                     environment: info
@@ -177,12 +191,13 @@ async fn drive(r: &Rotor<'_>) -> Result<Outcome, RotateError> {
                     .emit(OutgoingEvent::new(r.ctx.source(), id, &rotated))
                     .await?;
                 // A crash here publishes `secret.rotated` again on redelivery: at least once.
-                crash(s, "finish:after")?;
+                crash("after")?;
                 state::finish(pool, s).await?;
                 tracing::info!(secret = s, version = pending, role = %rotated.role, "secret rotated");
                 return Ok(Outcome::Done);
             }
-            _ => return Ok(Outcome::Done),
+            // Never journaled: the sweep cleans up outside any rotation.
+            RotationStep::Grace => return Ok(Outcome::Done),
         }
     }
 }

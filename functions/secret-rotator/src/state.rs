@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgPool, Row};
 
+use crate::rotation_steps::RotationStep;
+
 /// One rotation as recorded. Versions are `u64` like the secret store's.
 #[derive(Debug, Clone)]
 pub struct Rotation {
@@ -82,10 +84,10 @@ pub async fn begin(pool: &PgPool, secret: &str, id: &str, mode: &str) -> Result<
 }
 
 /// Records the next step (before its side effect).
-pub async fn advance(pool: &PgPool, secret: &str, step: &str) -> Result<(), sqlx::Error> {
+pub async fn advance(pool: &PgPool, secret: &str, step: RotationStep) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE control.rotations SET step = $2, updated_at = now() WHERE secret = $1")
         .bind(secret)
-        .bind(step)
+        .bind(step.as_str())
         .execute(pool)
         .await
         .map(drop)

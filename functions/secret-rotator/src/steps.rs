@@ -8,8 +8,11 @@ use shared::backends::databases::DbError;
 use shared::backends::secrets::{SecretInfo, SecretStore, VersionState};
 use shared::Ctx;
 
-use crate::credential::{other_role, Credential};
+use shared::credential::Credential;
+
+use crate::credential::other_role;
 use crate::error::StepError;
+use crate::login::Login;
 use crate::registry::Mode;
 use crate::Config;
 

@@ -10,8 +10,9 @@ use events::{labels, names::SecretId, OutgoingEvent};
 use futures::FutureExt;
 use shared::{Classify, Ctx, Disposition, Outcome};
 
-use crate::error::RotateError;
+use crate::error::{RotateError, TooSoon};
 use crate::registry::{self, Mode, Policy};
+use crate::rotation_steps::RotationStep;
 use crate::{grace, rotate::rotate, state, Config};
 
 /// Runs the sweep. Each secret is handled on its own: a failure of one does not stop the
@@ -22,8 +23,8 @@ pub async fn sweep(ctx: &Ctx, config: &Config, sweep_id: &str) -> Result<Outcome
         .list_secrets(&[(labels::MANAGED_BY, labels::MANAGED_BY_VALUE)])
         .await
         .map_err(|e| RotateError::Transient {
-            secret: "*".into(),
-            step: "check",
+            subject: "*".into(),
+            step: RotationStep::Check,
             reason: e.to_string(),
         })?;
     let mut retry = None;
@@ -32,7 +33,7 @@ pub async fn sweep(ctx: &Ctx, config: &Config, sweep_id: &str) -> Result<Outcome
         // for every secret after it, every day.
         let work = AssertUnwindSafe(one(ctx, config, sweep_id, &name)).catch_unwind();
         match work.await {
-            Ok(Ok(()) | Err(RotateError::Busy(_) | RotateError::TooSoon { .. })) => {}
+            Ok(Ok(()) | Err(RotateError::Busy(_) | RotateError::Other(TooSoon { .. }))) => {}
             // Failures were published; rejections say why the secret cannot be rotated.
             Ok(Err(e)) if e.disposition() == Disposition::Reject => {
                 tracing::warn!(secret = %name, reason = %e, "not rotated");
@@ -72,8 +73,8 @@ async fn report_panic(ctx: &Ctx, sweep_id: &str, name: &str, message: String) {
 async fn one(ctx: &Ctx, config: &Config, sweep_id: &str, name: &str) -> Result<(), RotateError> {
     let secrets = ctx.secrets()?;
     let transient = |e: shared::backends::secrets::SecretError| RotateError::Transient {
-        secret: name.to_owned(),
-        step: "check",
+        subject: name.to_owned(),
+        step: RotationStep::Check,
         reason: e.to_string(),
     };
     let Some(info) = secrets.get_secret(name).await.map_err(transient)? else {

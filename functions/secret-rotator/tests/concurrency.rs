@@ -8,7 +8,7 @@
 mod support;
 
 use futures::future::join_all;
-use secret_rotator::RotateError;
+use secret_rotator::{RotateError, TooSoon};
 use shared::{Decision, RejectKind};
 use support::*;
 
@@ -107,7 +107,7 @@ async fn a_second_rotation_too_soon_after_the_first_is_rejected_with_the_reason(
         .deliver("second", REQUESTED, request.clone())
         .await
         .unwrap_err();
-    assert!(matches!(err, RotateError::TooSoon { .. }), "{err}");
+    assert!(matches!(err, RotateError::Other(TooSoon { .. })), "{err}");
     assert_eq!(stack.aliases(&secret).await.get("current"), Some(&2));
 
     // Through the runtime: not retried until Pub/Sub's attempts run out with no reason, but

@@ -5,7 +5,7 @@
 mod support;
 
 use events::names::{EnvName, LoginSlot};
-use secret_rotator::{fault, RotateError};
+use secret_rotator::{fault, RotateError, RotationStep};
 use shared::backends::databases::DatabaseAdmin;
 use shared::backends::secrets::SecretStore;
 use shared::backends::secrets::VersionState;
@@ -102,7 +102,13 @@ async fn a_pending_version_that_stopped_working_is_never_promoted() {
     let err = stack.request("u1", &secret).await.unwrap_err();
 
     assert!(
-        matches!(err, RotateError::Failed { step: "test", .. }),
+        matches!(
+            err,
+            RotateError::Failed {
+                step: RotationStep::Test,
+                ..
+            }
+        ),
         "{err}"
     );
     let info = stack.info(&secret).await;
@@ -141,7 +147,13 @@ async fn a_failed_single_user_rotation_after_set_leaves_a_current_that_logs_in()
     let err = stack.request("a1", &secret).await.unwrap_err();
 
     assert!(
-        matches!(err, RotateError::Failed { step: "finish", .. }),
+        matches!(
+            err,
+            RotateError::Failed {
+                step: RotationStep::Finish,
+                ..
+            }
+        ),
         "{err}"
     );
     let info = stack.info(&secret).await;

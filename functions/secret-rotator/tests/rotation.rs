@@ -151,7 +151,10 @@ async fn a_current_credential_that_does_not_authenticate_is_not_rotated_over() {
     assert!(
         matches!(
             err,
-            secret_rotator::RotateError::Failed { step: "check", .. }
+            secret_rotator::RotateError::Failed {
+                step: secret_rotator::RotationStep::Check,
+                ..
+            }
         ),
         "{err}"
     );

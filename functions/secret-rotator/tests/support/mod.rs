@@ -11,7 +11,7 @@ use std::{ops::Deref, sync::Arc, time::Duration};
 use events::names::{EnvName, LoginSlot, SecretId};
 use events::{RawEvent, Tier};
 use secrecy::{ExposeSecret, SecretString};
-use secret_rotator::{Config, Credential, RotateError, RotatorEvent};
+use secret_rotator::{Config, Credential, RotateError, RotatorEvent, TooSoon};
 use shared::backends::{
     databases::{DatabaseAdmin, PostgresAdmin},
     publisher::RecordingPublisher,
@@ -248,7 +248,7 @@ impl Stack {
         loop {
             match self.request(id, secret).await {
                 Ok(outcome) => return outcome,
-                Err(RotateError::Busy(_) | RotateError::TooSoon { .. }) => {
+                Err(RotateError::Busy(_) | RotateError::Other(TooSoon { .. })) => {
                     tokio::time::sleep(Duration::from_millis(20)).await
                 }
                 Err(e) => panic!("rotation {id} of {secret}: {e}"),

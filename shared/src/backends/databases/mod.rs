@@ -31,8 +31,8 @@ pub struct ServerEndpoint {
     pub host: String,
     /// Port.
     pub port: u16,
-    /// libpq `sslmode` clients should use (`disable`, `prefer`, `require`, `verify-full`…).
-    pub sslmode: String,
+    /// libpq `sslmode` clients should use.
+    pub sslmode: crate::credential::SslMode,
 }
 
 /// Why a database operation failed. Messages name the object, never a password.

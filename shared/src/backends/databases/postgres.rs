@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use events::names::DbIdent;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+    postgres::{PgConnectOptions, PgPoolOptions},
     Connection, PgConnection, PgPool,
 };
 
@@ -46,7 +46,7 @@ impl PostgresAdmin {
         let endpoint = endpoint.unwrap_or_else(|| ServerEndpoint {
             host: options.get_host().to_owned(),
             port: options.get_port(),
-            sslmode: sslmode_name(options.get_ssl_mode()).to_owned(),
+            sslmode: options.get_ssl_mode().into(),
         });
         let pool = PgPoolOptions::new()
             .max_connections(4)
@@ -68,8 +68,8 @@ impl PostgresAdmin {
         if let Some(port) = public.port {
             self.endpoint.port = port;
         }
-        if let Some(sslmode) = &public.sslmode {
-            self.endpoint.sslmode = sslmode.clone();
+        if let Some(sslmode) = public.sslmode {
+            self.endpoint.sslmode = sslmode;
         }
         self
     }
@@ -93,17 +93,6 @@ impl PostgresAdmin {
             .fetch_one(&self.pool)
             .await
             .map_err(|e| classify(action, e))
-    }
-}
-
-fn sslmode_name(mode: PgSslMode) -> &'static str {
-    match mode {
-        PgSslMode::Disable => "disable",
-        PgSslMode::Allow => "allow",
-        PgSslMode::Prefer => "prefer",
-        PgSslMode::Require => "require",
-        PgSslMode::VerifyCa => "verify-ca",
-        PgSslMode::VerifyFull => "verify-full",
     }
 }
 
