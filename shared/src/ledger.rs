@@ -40,10 +40,6 @@ pub static MIGRATOR: Migrator = Migrator {
     ..sqlx::migrate!("./migrations")
 };
 
-/// `shared::run` for a service that owns tables. Reached here because the crate root does not
-/// re-export it yet (`pub use run::run_with_migrations` in `lib.rs` belongs to its owner).
-pub use crate::run::run_with_migrations;
-
 /// Two migrations, the runtime's and a service's, claim the same version number.
 #[derive(Debug, thiserror::Error)]
 #[error("migration version {0} is taken twice (the runtime's and the service's): renumber the service's to the next free version")]

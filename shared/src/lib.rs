@@ -39,4 +39,4 @@ pub use ctx::{Backends, Ctx, MissingBackend};
 pub use events::{Event, Payload, TypedEvent};
 pub use handler::Handler;
 pub use outcome::{Classify, Decision, Disposition, Outcome, RejectKind};
-pub use run::{backends, run};
+pub use run::{backends, run, run_with_migrations};

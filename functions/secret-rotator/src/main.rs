@@ -9,5 +9,5 @@ use secret_rotator::{handler, migrations, Config};
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let config = Config::from_env(&shared::env::Env::from_process()).context("configuration")?;
-    shared::ledger::run_with_migrations(handler(config), &migrations::MIGRATOR).await
+    shared::run_with_migrations(handler(config), &migrations::MIGRATOR).await
 }
