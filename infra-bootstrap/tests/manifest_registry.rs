@@ -1,7 +1,7 @@
 //! The manifests derive from the service registry (`events::platform::SERVICES`): a
-//! `[[service]]` that leaves out its topics, roles, probe or ack deadline gets the registry's,
-//! one that writes them keeps its own, one the registry does not know is refused naming it,
-//! and every checked-in manifest lists exactly the registry's services.
+//! `[[service]]` that leaves out its topics, probe or (in google mode) roles or ack deadline
+//! gets the registry's, one that writes them keeps its own, one the registry does not know is
+//! refused naming it, and every checked-in manifest lists exactly the registry's services.
 
 use std::collections::BTreeSet;
 
@@ -90,16 +90,19 @@ attributes = { eventType = "SECRET_DELETE", secretId = "projects/1/secrets/x" }"
 }
 
 #[test]
-fn the_emulator_gets_no_roles_to_grant() {
+fn the_emulator_gets_topics_and_probes_but_no_roles_or_deploy_deadlines() {
     let local = Manifest::parse(&read("local.toml")).expect("local.toml");
     for service in &local.services {
+        let spec = platform::service(&service.name).expect("registered");
+        assert_eq!(service.topics, spec.topics, "{}", service.name);
+        assert!(service.probe.is_some(), "{}", service.name);
         assert!(
             service.roles.is_empty(),
             "{}: {:?}",
             service.name,
             service.roles
         );
-        assert!(service.runtime_account.is_none(), "{}", service.name);
+        assert_eq!(service.settings.ack_deadline_secs, None, "{}", service.name);
     }
 }
 

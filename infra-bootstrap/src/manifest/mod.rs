@@ -134,8 +134,8 @@ pub struct Service {
     pub cloud_run_service: Option<String>,
     /// A valid event doctor sends as a synthetic probe (default: the registry's).
     pub probe: Option<Probe>,
-    /// Per-service overrides of `[defaults]` (the ack deadline defaults to the registry's
-    /// when it has one).
+    /// Per-service overrides of `[defaults]` (in google mode the ack deadline defaults to the
+    /// registry's when it has one).
     #[serde(flatten)]
     pub settings: SubscriptionSettings,
 }

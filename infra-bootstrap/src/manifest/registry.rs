@@ -1,8 +1,11 @@
 //! Defaults from the service registry (`events::platform::SERVICES`). A `[[service]]` names a
 //! registered service (anything else is refused, naming it) and may leave out what the
-//! registry knows: its trigger topics, doctor's probe, its ack deadline and, in google mode,
-//! the roles of its runtime account. What the manifest writes wins, so a project may narrow
-//! the roles or lengthen a deadline.
+//! registry knows: its trigger topics and doctor's probe and, in google mode, what belongs to
+//! the deployed service (`ServiceSpec::deploy` and `roles`): the roles of its runtime account
+//! and the ack deadline that fits its Cloud Run timeout. The emulator has no IAM, and the
+//! local stack runs every service with the default delivery timeout, below `[defaults]`' ack
+//! deadline. What the manifest writes wins, so a project may narrow the roles or lengthen a
+//! deadline.
 //!
 //! Filled in on the TOML table before serde sees it, so that a key left out and a key written
 //! empty (`roles = []`: grant nothing) stay different.
@@ -14,7 +17,6 @@ use super::validate::{invalid, ManifestError};
 
 /// Adds the registry's values for every key a `[[service]]` of `file` leaves out.
 pub(super) fn fill_in(file: &mut Table) -> Result<(), ManifestError> {
-    // Roles are granted only on a real project; the emulator has no IAM.
     let google = file.get("mode").and_then(Value::as_str) == Some("google");
     let Some(Value::Array(services)) = file.get_mut("service") else {
         return Ok(()); // no services, or a shape serde reports with its own message
@@ -44,9 +46,9 @@ fn defaults(spec: &ServiceSpec, google: bool) -> Result<Vec<(&'static str, Value
     let mut keys = vec![("topics", strings(spec.topics)), ("probe", probe(spec)?)];
     if google {
         keys.push(("roles", strings(spec.roles)));
-    }
-    if let Some(secs) = spec.deploy.ack_deadline_secs {
-        keys.push(("ack_deadline_secs", Value::Integer(secs.into())));
+        if let Some(secs) = spec.deploy.ack_deadline_secs {
+            keys.push(("ack_deadline_secs", Value::Integer(secs.into())));
+        }
     }
     Ok(keys)
 }
