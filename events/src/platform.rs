@@ -232,13 +232,19 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     SERVICES.iter().map(|s| s.name)
 }
 
-/// Every service name, as a list (the form older callers and tests index).
-pub const PLATFORM_SERVICES: &[&str] = &[
-    SERVICES[0].name,
-    SERVICES[1].name,
-    SERVICES[2].name,
-    SERVICES[3].name,
-];
+/// Every service name, as a list (the form older callers and tests index). Built from
+/// [`SERVICES`] at compile time, so a new entry needs nothing here.
+pub const PLATFORM_SERVICES: &[&str] = &ALL_NAMES;
+
+const ALL_NAMES: [&str; SERVICES.len()] = {
+    let mut names = [""; SERVICES.len()];
+    let mut i = 0;
+    while i < SERVICES.len() {
+        names[i] = SERVICES[i].name;
+        i += 1;
+    }
+    names
+};
 
 #[cfg(test)]
 mod tests {

@@ -184,3 +184,20 @@ fn each_checked_in_manifest_lists_exactly_the_registrys_services() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn local_push_endpoints_are_on_the_registrys_local_ports() {
+    let local = Manifest::parse(&read("local.toml")).expect("local.toml");
+    let mut wrong = Vec::new();
+    for service in &local.services {
+        let spec = platform::service(&service.name).expect("registered");
+        let url = reqwest::Url::parse(&service.push_endpoint).expect("URL");
+        if url.port() != Some(spec.local.port) {
+            wrong.push(format!(
+                "manifests/local.toml: `{}` pushes to {}, its registry local.port is {}",
+                service.name, service.push_endpoint, spec.local.port
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
