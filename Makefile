@@ -1,13 +1,15 @@
 # One entry point for every task; CI (.ci/run) and Cloud Build call the same scripts.
 # Builds go to a cache outside the clone (as in CI), so a fresh clone reuses earlier builds.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/groundskeeper/target
+# The service crates: every folder under functions/ (its name is its package and binary).
+SERVICES := $(shell scripts/services.sh)
 .PHONY: test lint fmt bench schemas demo
 
 test:        ## run every test against real local components
 	scripts/test.sh
 
 demo:        ## build the services, start the local stack and take the tour (stays up)
-	cargo build -p env-provisioner -p secret-rotator -p infra-bootstrap --bins
+	cargo build $(addprefix -p ,$(SERVICES)) -p infra-bootstrap --bins
 	"$$CARGO_TARGET_DIR/debug/groundskeeper" local demo
 
 lint:        ## cargo fmt --check and clippy -D warnings

@@ -17,5 +17,8 @@ fi
 # Service binaries that end-to-end tests start as child processes, built with exactly the
 # command those tests use to refresh them, so that inside a test it is a no-op instead of
 # minutes of compiling under the test's timeout on a cold cache.
-cargo build --quiet -p env-provisioner -p secret-rotator --bins
+# The services are the crates under functions/ (scripts/services.sh), not a list kept here.
+packages=()
+while read -r service; do packages+=(-p "$service"); done < <(scripts/services.sh)
+cargo build --quiet "${packages[@]}" --bins
 exec cargo nextest run --workspace --no-fail-fast "$@"

@@ -25,7 +25,8 @@ pub struct ServiceSpec {
     pub built: bool,
     /// The topics that trigger it: one push subscription `<name>--<topic>` each.
     pub topics: &'static [&'static str],
-    /// The IAM roles its runtime account needs on the project.
+    /// The IAM roles its runtime account needs on the project: granted by the bootstrap
+    /// (a manifest may narrow them) and listed in the root and the service's README.
     pub roles: &'static [&'static str],
     /// How Cloud Build deploys it and how Pub/Sub pushes to it.
     pub deploy: Deploy,
@@ -87,7 +88,9 @@ pub const SERVICES: &[ServiceSpec] = &[
         built: true,
         topics: &["environment-requests"],
         // Previews also need roles/iam.serviceAccountUser on PREVIEW_SERVICE_ACCOUNT (granted
-        // on that account, not the project); bucket mode needs roles/storage.admin.
+        // on that account, not the project: there it would let this service act as any
+        // account). Bucket mode (ENV_STORAGE=bucket) creates and deletes buckets: a manifest
+        // then writes roles/storage.admin instead of roles/storage.objectAdmin.
         roles: &[
             "roles/cloudsql.client",
             "roles/secretmanager.admin",
@@ -119,7 +122,8 @@ pub const SERVICES: &[ServiceSpec] = &[
         built: true,
         topics: &["rotation-due"],
         // Rotation adds, reads and disables versions and moves aliases (secrets.update): no
-        // narrower predefined role covers that.
+        // narrower predefined role covers that; a custom role (projects/ID/roles/NAME) may
+        // replace the admin in a manifest's `roles`.
         roles: &[
             "roles/cloudsql.client",
             "roles/secretmanager.admin",
@@ -166,7 +170,11 @@ pub const SERVICES: &[ServiceSpec] = &[
             port: 8083,
             env: &[],
         },
-        // A backup of an environment that was never created: nothing to back up.
+        // Without a probe doctor would send this service's job, the backup window: a real
+        // backup of every database. Instead a backup of an environment that was never
+        // created; backup-runner is not built yet, and this assumes it acks that as nothing
+        // to back up (as env-provisioner does for teardown). If it dead-letters it, doctor
+        // reports the probe.
         probe: Probe {
             event_type: "dev.groundskeeper.backup.requested.v1",
             data_json: r#"{"environment":"gk-doctor-probe-never-created","reason":"groundskeeper doctor probe"}"#,
@@ -193,8 +201,10 @@ pub const SERVICES: &[ServiceSpec] = &[
             port: 8084,
             env: &[],
         },
-        // A notification for a budget that does not exist, nothing spent in a long-past
-        // period: no threshold crossed, no new period to resume.
+        // A notification (shaped as Cloud Billing sends it) for a budget that does not exist,
+        // nothing spent in a long-past period: no threshold crossed, no new period to resume.
+        // budget-guard is not built yet; this assumes it acks notifications of budgets it does
+        // not manage without acting.
         probe: Probe {
             event_type: "google.cloud.billing.budgets.v1.notification",
             data_json: r#"{"budgetDisplayName":"gk-doctor-probe","costAmount":0.0,"costIntervalStart":"2024-01-01T00:00:00Z","budgetAmount":1.0,"budgetAmountType":"SPECIFIED_AMOUNT","currencyCode":"EUR"}"#,
@@ -222,13 +232,19 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     SERVICES.iter().map(|s| s.name)
 }
 
-/// Every service name, as a list (the form older callers and tests index).
-pub const PLATFORM_SERVICES: &[&str] = &[
-    SERVICES[0].name,
-    SERVICES[1].name,
-    SERVICES[2].name,
-    SERVICES[3].name,
-];
+/// Every service name, as a list (the form older callers and tests index). Built from
+/// [`SERVICES`] at compile time, so a new entry needs nothing here.
+pub const PLATFORM_SERVICES: &[&str] = &ALL_NAMES;
+
+const ALL_NAMES: [&str; SERVICES.len()] = {
+    let mut names = [""; SERVICES.len()];
+    let mut i = 0;
+    while i < SERVICES.len() {
+        names[i] = SERVICES[i].name;
+        i += 1;
+    }
+    names
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The manifest: the checked-in files parse, their doctor probes decode as the services'
-//! events, and each kind of mistake is refused with an error naming its field.
+//! events, and each kind of mistake is refused with an error naming its field. What a
+//! `[[service]]` leaves out comes from the service registry: see `manifest_registry.rs`.
 
 use infra_bootstrap::manifest::{Manifest, ManifestError, Mode};
 
@@ -125,8 +126,12 @@ fn runtime_roles_need_a_usable_account_and_role_names() {
         refused_field(&text),
         "service[secret-rotator].runtime_account"
     );
-    let text =
-        read("production.example.toml").replacen("\"roles/run.developer\"", "\"run.developer\"", 1);
+    // The example takes its roles from the registry: write one that is not a role name.
+    let text = read("production.example.toml").replacen(
+        "runtime_account = \"env-provisioner@",
+        "roles = [\"run.developer\"]\nruntime_account = \"env-provisioner@",
+        1,
+    );
     assert_eq!(refused_field(&text), "service[env-provisioner].roles");
 }
 

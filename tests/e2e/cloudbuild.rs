@@ -5,44 +5,12 @@
 //! control database is migrated (once, by a Cloud Run job of the same image) before the service
 //! is deployed. No Docker engine here, so the images themselves are not built.
 
-use std::{collections::BTreeSet, path::Path};
+mod support;
 
-use serde_yaml_ng::Value;
+use std::collections::BTreeSet;
 
 use events::{labels, platform};
-
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-}
-
-fn cloudbuild() -> Value {
-    let text =
-        std::fs::read_to_string(workspace().join("cloudbuild.yaml")).expect("cloudbuild.yaml");
-    serde_yaml_ng::from_str(&text).expect("cloudbuild.yaml is YAML")
-}
-
-fn steps(build: &Value) -> &Vec<Value> {
-    build["steps"].as_sequence().expect("steps")
-}
-
-fn id(step: &Value) -> &str {
-    step["id"].as_str().expect("every step has an id")
-}
-
-/// Every string in `value`, depth first.
-fn strings(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => out.push(s.clone()),
-        Value::Sequence(items) => items.iter().for_each(|v| strings(v, out)),
-        Value::Mapping(map) => map.iter().for_each(|(k, v)| {
-            strings(k, out);
-            strings(v, out);
-        }),
-        _ => {}
-    }
-}
+use support::{args_of, cloudbuild, id, step, steps, strings, waits_for};
 
 /// User substitutions (`$_NAME` or `${_NAME}`) used in `text`.
 fn substitutions_in(text: &str) -> BTreeSet<String> {
@@ -63,17 +31,7 @@ fn substitutions_in(text: &str) -> BTreeSet<String> {
 }
 
 fn services() -> BTreeSet<String> {
-    std::fs::read_dir(workspace().join("functions"))
-        .expect("functions/")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.join("Cargo.toml").exists())
-        .map(|path| {
-            path.file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect()
+    support::service_folders()
 }
 
 #[test]
@@ -232,35 +190,6 @@ fn step_ids_are_unique_and_wait_for_existing_steps() {
             );
         }
     }
-}
-
-fn step<'a>(build: &'a Value, step_id: &str) -> &'a Value {
-    steps(build)
-        .iter()
-        .find(|s| id(s) == step_id)
-        .unwrap_or_else(|| panic!("no {step_id} step"))
-}
-
-fn args_of(step: &Value) -> Vec<String> {
-    let mut args = Vec::new();
-    strings(&step["args"], &mut args);
-    args
-}
-
-/// Every step `step_id` waits for, directly or through the steps it waits for.
-fn waits_for(build: &Value, step_id: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut todo = vec![step_id.to_owned()];
-    while let Some(next) = todo.pop() {
-        let mut waits = Vec::new();
-        strings(&step(build, &next)["waitFor"], &mut waits);
-        for wait in waits.into_iter().filter(|w| w != "-") {
-            if found.insert(wait.clone()) {
-                todo.push(wait);
-            }
-        }
-    }
-    found
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! The manifest: one declarative TOML file per environment, checked into the repository.
 //!
-//! Everything here is plain data; [`validate`] checks what serde cannot, and
-//! [`Manifest::load`] refuses an invalid file before anything touches the cloud.
+//! Everything here is plain data; a `[[service]]` takes what it leaves out from the service
+//! registry (`registry`), [`validate`] checks what serde cannot, and [`Manifest::load`]
+//! refuses an invalid file before anything touches the cloud.
 
+mod registry;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -113,9 +115,10 @@ impl SubscriptionSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
-    /// Service name, e.g. `env-provisioner`; prefixes its subscriptions and dead-letter topic.
+    /// Service name, e.g. `env-provisioner`: one of `events::platform::SERVICES`, whose entry
+    /// gives what this table leaves out. Prefixes its subscriptions and dead-letter topic.
     pub name: String,
-    /// Topics that trigger it; one push subscription each.
+    /// Topics that trigger it; one push subscription each (default: the registry's).
     pub topics: Vec<String>,
     /// The URL Pub/Sub pushes to.
     pub push_endpoint: String,
@@ -123,14 +126,16 @@ pub struct Service {
     pub oidc: Option<Oidc>,
     /// The service's runtime account (an email), which `apply` grants `roles` on the project.
     pub runtime_account: Option<String>,
-    /// Roles the runtime account needs on the project (google mode: granted and checked).
+    /// Roles the runtime account needs on the project (google mode: granted and checked;
+    /// default there: the registry's).
     #[serde(default)]
     pub roles: Vec<String>,
     /// Cloud Run service name, for the `run.invoker` grant (defaults to `name`).
     pub cloud_run_service: Option<String>,
-    /// A valid event doctor sends as a synthetic probe (default: the first job for it).
+    /// A valid event doctor sends as a synthetic probe (default: the registry's).
     pub probe: Option<Probe>,
-    /// Per-service overrides of `[defaults]`.
+    /// Per-service overrides of `[defaults]` (in google mode the ack deadline defaults to the
+    /// registry's when it has one).
     #[serde(flatten)]
     pub settings: SubscriptionSettings,
 }
@@ -228,10 +233,13 @@ pub struct IamSettings {
 }
 
 impl Manifest {
-    /// Parses and validates a manifest; any error names the offending field.
+    /// Parses a manifest, fills in each service's registry defaults and validates it; any
+    /// error names the offending field.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        let syntax = |e: toml::de::Error| ManifestError::Syntax(e.to_string());
+        let mut table: toml::Table = toml::from_str(text).map_err(syntax)?;
+        registry::fill_in(&mut table)?;
+        let manifest: Manifest = table.try_into().map_err(syntax)?;
         manifest.validate()?;
         Ok(manifest)
     }

@@ -21,7 +21,7 @@ pub enum ManifestError {
     Invalid { field: String, reason: String },
 }
 
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ManifestError {
+pub(super) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ManifestError {
     ManifestError::Invalid {
         field: field.into(),
         reason: reason.into(),
