@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/groundskeeper/target
 # The service crates: every folder under functions/ (its name is its package and binary).
 SERVICES := $(shell scripts/services.sh)
-.PHONY: test lint fmt bench schemas demo
+.PHONY: test lint fmt bench bench-services schemas demo
 
 test:        ## run every test against real local components
 	scripts/test.sh
@@ -20,6 +20,10 @@ fmt:
 
 bench:       ## the runtime benchmark (prints figures; see BENCHMARKS.md)
 	cargo bench -p shared --bench runtime
+
+bench-services: ## every built service as deployed: cold start and RSS beside the Node peer
+	cargo build --release $(addprefix -p ,$(SERVICES))
+	cargo bench -p shared --bench services
 
 schemas:     ## regenerate events/schemas after changing a payload type
 	UPDATE_SCHEMAS=1 cargo test -p events --test schemas
