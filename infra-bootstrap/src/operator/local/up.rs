@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::components::{self, ServiceEnv};
 use super::postgres::{self, Cluster};
 use super::{down, log_file, plumbing, process, tools::Tools, UpArgs};
-use crate::cli_gk::stack::{StackService, StackState, STATE_FILE, VERSION};
+use crate::operator::stack::{StackService, StackState, STATE_FILE, VERSION};
 
 /// The stack recorded in `dir` when any of its processes is alive; a dead one's leftovers
 /// are removed.

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use super::postgres::Cluster;
 use super::process::{group_is_alive, stop_group};
 use super::tools;
-use crate::cli_gk::stack::{StackState, STATE_FILE};
+use crate::operator::stack::{StackState, STATE_FILE};
 
 /// Every process group of the stack: the scheduler first (it publishes), then the
 /// services, then the emulator and PostgreSQL.

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use infra_bootstrap::cli_gk::local::group_is_alive;
-use infra_bootstrap::cli_gk::stack::StackState;
+use infra_bootstrap::operator::local::group_is_alive;
+use infra_bootstrap::operator::stack::StackState;
 
 pub struct Stack {
     _root: tempfile::TempDir,

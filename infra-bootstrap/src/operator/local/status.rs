@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::log_file;
 use super::process::{answers, group_is_alive};
-use crate::cli_gk::stack::{StackState, STATE_FILE};
+use crate::operator::stack::{StackState, STATE_FILE};
 use crate::output::{self, Output};
 
 /// One row of `local status`.
