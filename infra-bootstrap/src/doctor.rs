@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::desired::{dead_letter_subscription, push_subscription, SubscriptionSpec};
 use crate::manifest::Manifest;
-use crate::publish::Publish;
+use shared::backends::publisher::Publisher;
 use crate::pubsub::PubsubAdmin;
 use crate::store::{progress, Store};
 
@@ -95,7 +95,7 @@ pub fn table(report: &Report) -> String {
 pub async fn run(
     manifest: &Manifest,
     admin: &PubsubAdmin,
-    publisher: Arc<dyn Publish>,
+    publisher: Arc<dyn Publisher>,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     progress(format_args!("reading subscriptions"));

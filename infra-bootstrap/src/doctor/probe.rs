@@ -7,7 +7,7 @@ use std::time::Duration;
 use google_cloud_pubsub::client::Subscriber;
 
 use crate::manifest::{Manifest, Service};
-use crate::publish::Publish;
+use shared::backends::publisher::Publisher;
 use crate::pubsub::PubsubAdmin;
 use crate::scheduler::JobMessage;
 
@@ -75,15 +75,17 @@ pub(super) async fn run(
     manifest: &Manifest,
     service: &Service,
     admin: &PubsubAdmin,
-    publisher: &dyn Publish,
+    publisher: &dyn Publisher,
     dlq_subscription: &str,
 ) -> anyhow::Result<Option<Result<(), String>>> {
     let run_id = format!("doctor-probe-{}", chrono::Utc::now().timestamp_micros());
     let Some(probes) = messages(manifest, service, &run_id)? else {
         return Ok(None);
     };
-    publisher.publish(&probes.topic, probes.valid).await?;
-    publisher.publish(&probes.topic, probes.malformed).await?;
+    publisher.publish(&probes.topic, probes.valid.into()).await?;
+    publisher
+        .publish(&probes.topic, probes.malformed.into())
+        .await?;
     let subscriber = if admin.emulator.is_some() {
         Subscriber::builder()
             .with_endpoint(format!(

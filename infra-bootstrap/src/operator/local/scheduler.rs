@@ -28,10 +28,10 @@ pub fn spawn(dir: &Path, manifest: &Path, emulator_host: &str) -> anyhow::Result
 /// The hidden `local scheduler`: the manifest's jobs on the emulator, until stopped.
 pub async fn run(manifest: &Path, emulator_host: &str) -> anyhow::Result<()> {
     let manifest = crate::manifest::Manifest::load(manifest)?;
-    let publisher = Arc::new(crate::publish::PubsubPublisher::new(
+    let publisher = Arc::new(shared::backends::publisher::PubsubPublisher::new(
         &manifest.project,
         Some(emulator_host),
-    ));
+    )?);
     let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher)?;
     eprintln!("running {} job(s) on {emulator_host}", manifest.jobs.len());
     scheduler
