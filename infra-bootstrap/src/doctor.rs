@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::desired::{dead_letter_subscription, push_subscription, SubscriptionSpec};
 use crate::manifest::Manifest;
-use shared::backends::publisher::Publisher;
 use crate::pubsub::PubsubAdmin;
 use crate::store::{progress, Store};
+use shared::backends::publisher::Publisher;
 
 pub mod google;
 pub mod probe;

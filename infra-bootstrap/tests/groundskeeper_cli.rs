@@ -6,8 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::{stderr, stdout, LocalStack};
 use sqlx::{Connection, PgConnection};
+use support::{stderr, stdout, LocalStack};
 
 /// Asserts that the command exited with `code` and said `text` on stderr.
 fn assert_exit(out: &std::process::Output, code: i32, text: &str) {

@@ -7,9 +7,9 @@ use std::time::Duration;
 use google_cloud_pubsub::client::Subscriber;
 
 use crate::manifest::{Manifest, Service};
-use shared::backends::publisher::Publisher;
 use crate::pubsub::PubsubAdmin;
 use crate::scheduler::JobMessage;
+use shared::backends::publisher::Publisher;
 
 /// How long the malformed probe may take to be rejected and dead-lettered.
 const WAIT: Duration = Duration::from_secs(20);
@@ -82,7 +82,9 @@ pub(super) async fn run(
     let Some(probes) = messages(manifest, service, &run_id)? else {
         return Ok(None);
     };
-    publisher.publish(&probes.topic, probes.valid.into()).await?;
+    publisher
+        .publish(&probes.topic, probes.valid.into())
+        .await?;
     publisher
         .publish(&probes.topic, probes.malformed.into())
         .await?;
