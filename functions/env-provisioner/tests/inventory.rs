@@ -37,7 +37,7 @@ fn env(name: &str) -> EnvName {
 }
 
 #[tokio::test]
-async fn lists_gets_and_names_the_credentials_secret() {
+async fn inventory_lists_gets_and_names_the_credentials_secret() {
     let postgres = Postgres::start().await;
     let pool = control(&postgres).await;
     row(&pool, "shop", "dev", "ready", None).await;
@@ -86,7 +86,7 @@ async fn lists_gets_and_names_the_credentials_secret() {
 }
 
 #[tokio::test]
-async fn decisions_and_the_latest_refusal() {
+async fn inventory_decisions_and_the_latest_refusal() {
     let postgres = Postgres::start().await;
     let pool = control(&postgres).await;
     for (id, decision, reason, at) in [
