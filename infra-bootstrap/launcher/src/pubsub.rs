@@ -21,6 +21,24 @@ pub async fn start(
     log: (&Path, Log),
     extra: &[&str],
 ) -> anyhow::Result<Child> {
+    let child = spawn(gcloud, project, port, data_dir, log, extra)?;
+    if let Err(e) = wait(pgid(&child), port, log.0).await {
+        crate::process::kill_group(pgid(&child));
+        return Err(e);
+    }
+    Ok(child)
+}
+
+/// [`start`] without the wait, for a caller that records the group before waiting (so an
+/// interrupted start still stops it).
+pub fn spawn(
+    gcloud: &Path,
+    project: &str,
+    port: u16,
+    data_dir: &Path,
+    log: (&Path, Log),
+    extra: &[&str],
+) -> anyhow::Result<Child> {
     std::fs::create_dir_all(data_dir)?;
     let mut command = Command::new(gcloud);
     command
@@ -29,19 +47,11 @@ pub async fn start(
         .arg(format!("--host-port=127.0.0.1:{port}"))
         .arg(format!("--project={project}"))
         .arg(format!("--data-dir={}", data_dir.display()));
-    let child = spawn_group("the Pub/Sub emulator", command, log.0, log.1)?;
+    spawn_group("the Pub/Sub emulator", command, log.0, log.1)
+}
+
+/// Waits until the emulator of group `pgid` answers on `port`.
+pub async fn wait(pgid: u32, port: u16, log: &Path) -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{port}/");
-    let answered = wait_http(
-        "the Pub/Sub emulator",
-        pgid(&child),
-        &url,
-        log.0,
-        START_TIMEOUT,
-    )
-    .await;
-    if let Err(e) = answered {
-        crate::process::kill_group(pgid(&child));
-        return Err(e);
-    }
-    Ok(child)
+    wait_http("the Pub/Sub emulator", pgid, &url, log, START_TIMEOUT).await
 }

@@ -80,10 +80,7 @@ impl Drop for Stack {
         }
         // Only groups still alive: a stopped one's id may belong to someone else by now.
         for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(i32::try_from(*pgid).unwrap()),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            local_components::process::kill_group(*pgid);
         }
     }
 }

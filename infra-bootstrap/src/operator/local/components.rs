@@ -1,17 +1,15 @@
-//! Starting the emulator and the services, each in its own process group with its log
-//! under `<state>/logs/`.
+//! The services of the stack: every built service of the registry (`events::platform`), as
+//! the binary of the same name next to this executable, each in its own process group with
+//! its log under `<state>/logs/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::Context as _;
+use events::platform::{self, ServiceSpec};
+use local_components::process::{pgid, spawn_group, Log};
 
-use super::process::{spawn_group, wait_ready};
-
-/// The services the local stack runs (each a binary of the same name). A new service
-/// joins here when it lands; the manifest's others are left out of the local plumbing.
-pub const SERVICES: &[&str] = &["env-provisioner", "secret-rotator"];
+use super::settings::{self, Setting};
 
 /// What every service is told (besides `PORT` and `DEAD_LETTER_TOPIC`).
 pub struct ServiceEnv {
@@ -29,68 +27,35 @@ pub struct ServiceEnv {
     pub events_topic: String,
 }
 
-/// The binaries next to this executable (the same cargo target directory), or an error
-/// saying how to build the missing ones.
-pub fn service_binaries() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
+/// Every built service with its binary next to this executable (the same cargo target
+/// directory), or an error naming the missing ones and the command that builds them.
+pub fn service_binaries() -> anyhow::Result<Vec<(&'static ServiceSpec, PathBuf)>> {
     let exe = std::env::current_exe().context("locating this executable")?;
     let dir = exe.parent().context("this executable has no directory")?;
-    let found: Vec<_> = SERVICES.iter().map(|s| (*s, dir.join(s))).collect();
+    let found: Vec<_> = platform::built()
+        .map(|spec| (spec, dir.join(spec.name)))
+        .collect();
     let missing: Vec<&str> = found
         .iter()
         .filter(|(_, path)| !path.is_file())
-        .map(|(s, _)| *s)
+        .map(|(spec, _)| spec.name)
         .collect();
     anyhow::ensure!(
         missing.is_empty(),
         "{} not built next to {}; build them with `cargo build {} --bins` (or run `make demo`)",
         missing.join(", "),
         exe.display(),
-        SERVICES
-            .iter()
-            .map(|s| format!("-p {s}"))
+        platform::built()
+            .map(|spec| format!("-p {}", spec.name))
             .collect::<Vec<_>>()
             .join(" ")
     );
     Ok(found)
 }
 
-/// Starts the official emulator on `port` with its data under `dir`; returns its pgid
-/// (see [`await_http`] for when it answers).
-pub fn spawn_emulator(
-    gcloud: &Path,
-    project: &str,
-    port: u16,
-    dir: &Path,
-    log: &Path,
-) -> anyhow::Result<u32> {
-    std::fs::create_dir_all(dir)?;
-    let mut command = Command::new(gcloud);
-    command
-        .args(["beta", "emulators", "pubsub", "start", "--quiet"])
-        .arg(format!("--host-port=127.0.0.1:{port}"))
-        .arg(format!("--project={project}"))
-        .arg(format!("--data-dir={}", dir.display()));
-    spawn_group("the Pub/Sub emulator", command, log)
-}
-
-/// Waits until `url` answers 2xx (the emulator's `/`, a service's `/healthz`).
-pub async fn await_http(
-    name: &str,
-    pgid: u32,
-    url: &str,
-    log: &Path,
-    timeout: Duration,
-) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    wait_ready(name, pgid, log, timeout, || {
-        let request = http.get(url).timeout(Duration::from_secs(2)).send();
-        async move { matches!(request.await, Ok(r) if r.status().is_success()) }
-    })
-    .await
-}
-
-/// Runs `BINARY migrate` against the control database once, as a deploy does: services no
-/// longer migrate at start. Every service binary carries the same migrations, so one is enough.
+/// Runs `BINARY migrate` against the control database, as a deploy does (services do not
+/// migrate at start). Each service's `migrate` migrates shared's tables and its own, so the
+/// stack runs every service's, one after the other.
 pub fn migrate(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<()> {
     let mut command = Command::new(binary);
     command
@@ -100,41 +65,40 @@ pub fn migrate(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
     }
-    let out = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .with_context(|| format!("opening {}", log.display()))?;
-    let status = command
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .status()
+    let status = spawn_group("migrate", command, log, Log::Append)?
+        .wait()
         .with_context(|| format!("running {} migrate", binary.display()))?;
     anyhow::ensure!(
         status.success(),
-        "migrating the control database failed ({status}); see {}",
+        "migrating the control database with {} failed ({status}); see {}",
+        binary.display(),
         log.display()
     );
     Ok(())
 }
 
 /// Starts one service on `port`; returns its pgid (it answers on `/healthz` when ready).
+///
+/// The environment is built from nothing: a few variables of the person's shell that
+/// cannot point a service elsewhere, the registry's local settings and the person's `--set`s
+/// for this service, then the plumbing (which always wins). A stray `GOOGLE_*` variable in
+/// the shell never reaches a service, so the stack cannot call Google.
 pub fn spawn_service(
-    name: &str,
+    spec: &ServiceSpec,
     binary: &Path,
     port: u16,
     env: &ServiceEnv,
+    sets: &[Setting],
     log: &Path,
 ) -> anyhow::Result<u32> {
     let mut command = Command::new(binary);
-    // Only what we decide, plus the few variables of the user's shell that make sense
-    // (a RUST_LOG filter): nothing else of the shell may point a service elsewhere.
     command.env_clear();
     for keep in ["PATH", "HOME", "RUST_LOG", "RUST_BACKTRACE", "TZ"] {
         if let Some(value) = std::env::var_os(keep) {
             command.env(keep, value);
         }
     }
+    command.envs(settings::for_service(spec.name, sets));
     command
         .env("GOOGLE_CLOUD_PROJECT", &env.project)
         .env("PUBSUB_EMULATOR_HOST", &env.emulator_host)
@@ -146,6 +110,6 @@ pub fn spawn_service(
         .env("PORT", port.to_string())
         .env("LOG_FORMAT", "json")
         .env("EVENTS_TOPIC", &env.events_topic)
-        .env("DEAD_LETTER_TOPIC", format!("{name}-dead-letter"));
-    spawn_group(name, command, log)
+        .env("DEAD_LETTER_TOPIC", format!("{}-dead-letter", spec.name));
+    Ok(pgid(&spawn_group(spec.name, command, log, Log::Append)?))
 }

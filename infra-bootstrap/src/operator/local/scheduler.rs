@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{log_file, process};
+use local_components::process::Log;
 
 /// Starts `groundskeeper local scheduler` on `manifest` in its own process group.
 pub fn spawn(dir: &Path, manifest: &Path, emulator_host: &str) -> anyhow::Result<u32> {
@@ -15,7 +16,12 @@ pub fn spawn(dir: &Path, manifest: &Path, emulator_host: &str) -> anyhow::Result
         .arg(manifest)
         .args(["--emulator-host", emulator_host]);
     let log = log_file(dir, "scheduler");
-    let pgid = process::spawn_group("the scheduler", command, &log)?;
+    let pgid = process::pgid(&process::spawn_group(
+        "the scheduler",
+        command,
+        &log,
+        Log::Append,
+    )?);
     std::thread::sleep(Duration::from_millis(300));
     anyhow::ensure!(
         process::group_is_alive(pgid),
