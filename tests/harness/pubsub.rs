@@ -50,7 +50,7 @@ impl PubsubEmulator {
         let port = free_port();
         let project = unique_name("testbed");
         let log = dir.path().join("log");
-        let child = pubsub::start(
+        let child = pubsub::spawn(
             &gcloud,
             &project,
             port,
@@ -58,9 +58,13 @@ impl PubsubEmulator {
             (&log, Log::Truncate),
             &["--verbosity=error"],
         )
-        .await
         .unwrap_or_else(|e| panic!("{e:#}\n{INSTALL_HINT}"));
+        // Adopted first: a panic below drops it, which stops the whole group.
         let process = ProcessGroup::adopt("the Pub/Sub emulator", child, &log, INSTALL_HINT);
+        let pgid = u32::try_from(process.pgid()).expect("a positive pgid");
+        if let Err(e) = pubsub::wait(pgid, port, &log).await {
+            panic!("{e:#}\n{INSTALL_HINT}");
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

@@ -5,32 +5,15 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use crate::process::{pgid, spawn_group, Log};
+use crate::process::{spawn_group, Log};
 use crate::ready::wait_http;
 
 /// How long Java may take to answer.
 pub const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Starts the emulator on 127.0.0.1:`port` for `project`, data under `data_dir`, output in
-/// `log`, and waits until it answers. `extra` goes to `gcloud` (e.g. `--verbosity=error`).
-pub async fn start(
-    gcloud: &Path,
-    project: &str,
-    port: u16,
-    data_dir: &Path,
-    log: (&Path, Log),
-    extra: &[&str],
-) -> anyhow::Result<Child> {
-    let child = spawn(gcloud, project, port, data_dir, log, extra)?;
-    if let Err(e) = wait(pgid(&child), port, log.0).await {
-        crate::process::kill_group(pgid(&child));
-        return Err(e);
-    }
-    Ok(child)
-}
-
-/// [`start`] without the wait, for a caller that records the group before waiting (so an
-/// interrupted start still stops it).
+/// `log`; `extra` goes to `gcloud` (e.g. `--verbosity=error`). The caller records the group
+/// before it [`wait`]s, so that an interrupted or failed start still stops it.
 pub fn spawn(
     gcloud: &Path,
     project: &str,
