@@ -75,8 +75,10 @@ pub struct UpArgs {
     /// MANAGED_DATABASE_URL, PUBSUB_EMULATOR_HOST, OBJECT_STORE_URL, SECRET_STORE,
     /// EVENTS_TOPIC, DEAD_LETTER_TOPIC, LISTEN_ADDRESS, LOG_FORMAT, K_SERVICE, GOOGLE_*) cannot
     /// be set. Everything else of your shell is left out (see above).
-    #[arg(long = "set", value_name = "SERVICE:VAR=VALUE", value_parser = settings::parse)]
-    pub set: Vec<settings::Setting>,
+    // Checked by `settings::parse_all`, not by clap: clap would echo a refused value, and a
+    // value may be a secret.
+    #[arg(long = "set", value_name = "SERVICE:VAR=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// Runs a `local` command.
@@ -84,6 +86,10 @@ pub async fn run(command: LocalCommand, out: Output) -> anyhow::Result<ExitCode>
     let env = shared::env::Env::from_process();
     let cwd = std::env::current_dir()?;
     let dir = state_dir(env.optional("GROUNDSKEEPER_STATE_DIR").as_deref(), &cwd);
+    if let LocalCommand::Up(args) | LocalCommand::Demo(args) = &command {
+        // Before anything starts (or a running stack is reused).
+        settings::parse_all(&args.set)?;
+    }
     match command {
         LocalCommand::Up(args) => up::up(&dir, &args).await.map(|_| ()),
         LocalCommand::Demo(args) => {

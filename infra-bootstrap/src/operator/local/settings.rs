@@ -72,6 +72,14 @@ pub fn parse(s: &str) -> Result<Setting, String> {
     })
 }
 
+/// Every `--set`, or the first refusal (naming the setting's service and variable, never
+/// its value).
+pub fn parse_all(sets: &[String]) -> anyhow::Result<Vec<Setting>> {
+    sets.iter()
+        .map(|s| parse(s).map_err(|why| anyhow::anyhow!("--set: {why}")))
+        .collect()
+}
+
 /// `service`'s settings: the registry's local ones, then the person's `--set`s (the last
 /// one of a variable wins).
 pub fn for_service(service: &str, sets: &[Setting]) -> BTreeMap<String, String> {

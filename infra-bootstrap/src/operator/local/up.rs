@@ -182,7 +182,8 @@ async fn start(
         step(&format!("starting {name}"));
         let port = ports::pick_port(spec.local.port, args.free_ports)?;
         let log = log_file(dir, name);
-        let pgid = components::spawn_service(spec, binary, port, &env, &args.set, &log)?;
+        let sets = super::settings::parse_all(&args.set)?;
+        let pgid = components::spawn_service(spec, binary, port, &env, &sets, &log)?;
         let url = format!("http://127.0.0.1:{port}/");
         state.services.insert(
             (*name).to_owned(),
