@@ -72,10 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
     }
     let emulator = cli.emulator_host.as_deref();
     let publisher = || {
-        Arc::new(crate::publish::PubsubPublisher::new(
-            &manifest.project,
-            emulator,
-        ))
+        shared::backends::publisher::PubsubPublisher::new(&manifest.project, emulator).map(Arc::new)
     };
     match cli.command {
         Command::Plan => {
@@ -108,7 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Doctor => {
             let admin = PubsubAdmin::connect(&manifest.project, emulator).await?;
-            let mut report = crate::doctor::run(&manifest, &admin, publisher()).await?;
+            let mut report = crate::doctor::run(&manifest, &admin, publisher()?).await?;
             if let Some(google) =
                 crate::doctor::google::Clients::connect(&manifest, emulator).await?
             {
@@ -118,7 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
             return Ok(report.healthy());
         }
         Command::RunJob { name } => {
-            let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher())?;
+            let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher()?)?;
             let fired = scheduler.run_job(&name, chrono::Utc::now()).await?;
             println!(
                 "published {} to {} (message {})",
@@ -128,7 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
             );
         }
         Command::Scheduler => {
-            let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher())?;
+            let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher()?)?;
             eprintln!("running {} job(s); Ctrl-C to stop", manifest.jobs.len());
             scheduler
                 .run(&crate::scheduler::local::SystemClock, None)

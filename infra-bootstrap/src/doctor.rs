@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::desired::{dead_letter_subscription, push_subscription, SubscriptionSpec};
 use crate::manifest::Manifest;
-use crate::publish::Publish;
 use crate::pubsub::PubsubAdmin;
 use crate::store::{progress, Store};
+use shared::backends::publisher::Publisher;
 
 pub mod google;
 pub mod probe;
@@ -95,7 +95,7 @@ pub fn table(report: &Report) -> String {
 pub async fn run(
     manifest: &Manifest,
     admin: &PubsubAdmin,
-    publisher: Arc<dyn Publish>,
+    publisher: Arc<dyn Publisher>,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     progress(format_args!("reading subscriptions"));

@@ -1,9 +1,9 @@
 //! Budgets over REST against a local HTTP server: the exact JSON (cents as units + nanos),
 //! the path, and the token from google-cloud-auth credentials.
 
-#[path = "gk_support/empty_stores.rs"]
+#[path = "support/empty_stores.rs"]
 mod empty_stores;
-#[path = "gk_support/fixed_token.rs"]
+#[path = "support/fixed_token.rs"]
 mod fixed_token;
 
 use std::sync::{Arc, Mutex};

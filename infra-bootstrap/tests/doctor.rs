@@ -7,9 +7,9 @@ use infra_bootstrap::converge;
 use infra_bootstrap::desired::{push_subscription, SubscriptionSpec};
 use infra_bootstrap::doctor::{self, Report};
 use infra_bootstrap::manifest::Manifest;
-use infra_bootstrap::publish::PubsubPublisher;
 use infra_bootstrap::pubsub::PubsubAdmin;
 use infra_bootstrap::store::Store;
+use shared::backends::publisher::PubsubPublisher;
 use testbed::PubsubEmulator;
 
 /// A stand-in for the services' health endpoint, on a free loopback port.
@@ -51,7 +51,8 @@ async fn applied(emu: &PubsubEmulator, manifest: &Manifest) -> (PubsubAdmin, Rep
     let admin = PubsubAdmin::connect(emu.project(), Some(&emu.host()))
         .await
         .expect("admin");
-    let publisher = Arc::new(PubsubPublisher::new(emu.project(), Some(&emu.host())));
+    let publisher =
+        Arc::new(PubsubPublisher::new(emu.project(), Some(&emu.host())).expect("publisher"));
     let report = doctor::run(manifest, &admin, publisher.clone())
         .await
         .expect("doctor");
@@ -102,7 +103,8 @@ async fn planted_traps_are_found() {
         .await
         .expect("plant orphan DLQ");
 
-    let publisher = Arc::new(PubsubPublisher::new(emu.project(), Some(&emu.host())));
+    let publisher =
+        Arc::new(PubsubPublisher::new(emu.project(), Some(&emu.host())).expect("publisher"));
     let report = doctor::run(&manifest, &admin, publisher)
         .await
         .expect("doctor");

@@ -1,9 +1,9 @@
 //! doctor's google-mode checks: every grant `iam::grants` implies, read through the four
 //! policy clients' stubs, and the budgets' wiring read from a local Budgets REST server.
 
-#[path = "gk_support/fixed_token.rs"]
+#[path = "support/fixed_token.rs"]
 mod fixed_token;
-#[path = "gk_support/policies.rs"]
+#[path = "support/policies.rs"]
 mod policies;
 
 use std::sync::{Arc, Mutex};

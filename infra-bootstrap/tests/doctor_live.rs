@@ -4,9 +4,9 @@
 //! its reason — and the valid probes leave no state behind.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-#[path = "gk_support/build.rs"]
+#[path = "support/build.rs"]
 mod build;
-#[path = "gk_support/stack.rs"]
+#[path = "support/stack.rs"]
 mod stack;
 
 use std::process::Command;

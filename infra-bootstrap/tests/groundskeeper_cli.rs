@@ -2,12 +2,12 @@
 //! with the local manifest's plumbing, and the real env-provisioner reached by push delivery.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-mod gk_support;
+mod support;
 
 use std::time::Duration;
 
-use gk_support::{stderr, stdout, LocalStack};
 use sqlx::{Connection, PgConnection};
+use support::{stderr, stdout, LocalStack};
 
 /// Asserts that the command exited with `code` and said `text` on stderr.
 fn assert_exit(out: &std::process::Output, code: i32, text: &str) {

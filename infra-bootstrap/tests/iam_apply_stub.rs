@@ -3,7 +3,7 @@
 //! services share it, invoker grants surviving a concurrent write, the runtime roles in one
 //! write of the project policy, and a second apply writing nothing and reporting no grant.
 
-#[path = "gk_support/policies.rs"]
+#[path = "support/policies.rs"]
 mod policies;
 
 use google_cloud_iam_v1::model::Binding;

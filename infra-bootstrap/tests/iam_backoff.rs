@@ -3,7 +3,7 @@
 //! on any other failure. Tokio's clock is paused, so the pauses cost no time and are exact
 //! sums of what `ensure` slept (nothing else here advances the clock).
 
-#[path = "gk_support/policies.rs"]
+#[path = "support/policies.rs"]
 mod policies;
 
 use std::sync::Mutex;

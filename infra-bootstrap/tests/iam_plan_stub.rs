@@ -4,9 +4,9 @@
 //! each policy read once and nothing written by plan; apply adds what plan showed and a
 //! second round adds nothing. On the emulator there are no IAM lines.
 
-#[path = "gk_support/empty_stores.rs"]
+#[path = "support/empty_stores.rs"]
 mod empty_stores;
-#[path = "gk_support/policies.rs"]
+#[path = "support/policies.rs"]
 mod policies;
 
 use std::sync::Arc;

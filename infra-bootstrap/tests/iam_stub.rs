@@ -3,7 +3,7 @@
 //! when a concurrent write makes ours ABORTED, and other bindings kept as read,
 //! conditional ones included.
 
-#[path = "gk_support/policies.rs"]
+#[path = "support/policies.rs"]
 mod policies;
 
 use google_cloud_iam_v1::model::{Binding, GetIamPolicyRequest, GetPolicyOptions};

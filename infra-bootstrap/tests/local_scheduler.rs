@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
 use infra_bootstrap::manifest::Manifest;
-use infra_bootstrap::publish::PubsubPublisher;
 use infra_bootstrap::scheduler::local::{Clock, LocalScheduler};
+use shared::backends::publisher::PubsubPublisher;
 use testbed::{PubsubEmulator, PulledMessage};
 
 /// A clock whose sleeps return at once, having moved time forward.
@@ -37,7 +37,8 @@ async fn setup() -> (PubsubEmulator, Manifest, LocalScheduler) {
         emu.create_pull_subscription(topic, &format!("{topic}-watch"))
             .await;
     }
-    let publisher = Arc::new(PubsubPublisher::new(emu.project(), Some(&emu.host())));
+    let publisher =
+        Arc::new(PubsubPublisher::new(emu.project(), Some(&emu.host())).expect("publisher"));
     let scheduler = LocalScheduler::new(&manifest, publisher).expect("scheduler");
     (emu, manifest, scheduler)
 }

@@ -6,16 +6,16 @@
 //! no process behind (and a Drop guard runs it when the test fails halfway).
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-#[path = "gk_support/build.rs"]
+#[path = "support/build.rs"]
 mod build;
-#[path = "gk_support/stack.rs"]
+#[path = "support/stack.rs"]
 mod stack;
 
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use infra_bootstrap::cli_gk::env::connection_url;
-use infra_bootstrap::cli_gk::stack::StackState;
+use infra_bootstrap::operator::env::connection_url;
+use infra_bootstrap::operator::stack::StackState;
 use secrecy::ExposeSecret as _;
 use shared::backends::secrets::{LocalSecretStore, SecretStore};
 use sqlx::{Connection as _, PgConnection, PgPool};

@@ -1,5 +1,8 @@
 //! Real components for tests, each on a free loopback port, each stopped (with its whole
 //! process group) when dropped. A missing component is a test failure with an install hint.
+//! Starting them (process groups, readiness, finding the programs) is `local-components`'
+//! job, the launcher `groundskeeper local up` uses too; this crate adds throwaway directories,
+//! unique names, and helpers to set up and inspect what a test needs.
 //!
 //! - [`Postgres`]: a throwaway PostgreSQL 15 cluster (`initdb` + `pg_ctl` in a temp dir, run
 //!   as the `postgres` OS user when the tests run as root), trust auth on 127.0.0.1.

@@ -1,7 +1,5 @@
 //! Unique names and free ports, so parallel tests never collide.
 
-use std::net::{Ipv4Addr, TcpListener};
-
 /// `prefix` plus a random suffix, valid as a Pub/Sub topic or subscription id, a bucket
 /// name and (with `-` read as part of a quoted identifier) a database name: lowercase
 /// letters, digits and `-`, e.g. `orders-3f9c2a71b0d4`.
@@ -10,12 +8,8 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", &suffix[..12])
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago. The OS hands out ephemeral ports
-/// round-robin, so a port just released is unlikely to be handed to another test soon.
+/// A TCP port on 127.0.0.1 that was free a moment ago (see
+/// `local_components::ports::free_port`).
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener
-        .local_addr()
-        .expect("local address of a bound socket")
-        .port()
+    local_components::ports::free_port().expect("bind 127.0.0.1:0")
 }

@@ -3,19 +3,18 @@
 //! what was published.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use serde_json::{json, Value};
 
 use crate::names::{free_port, unique_name};
-use crate::process::{find_executable, ProcessGroup};
+use local_components::process::Log;
+use local_components::{pubsub, tools};
 
-const INSTALL_HINT: &str = "the Pub/Sub emulator needs `gcloud` with the beta and pubsub-emulator \
-     components and a Java runtime: `apt-get install -y google-cloud-cli \
-     google-cloud-cli-pubsub-emulator default-jre-headless` (or `gcloud components install beta \
-     pubsub-emulator`)";
+use crate::process::ProcessGroup;
+
+const INSTALL_HINT: &str = tools::INSTALL_EMULATOR;
 
 /// A running emulator in its own process group, with a project id of its own.
 #[derive(Debug)]
@@ -43,47 +42,33 @@ impl PubsubEmulator {
     /// Starts the emulator on a free port and waits until it answers (Java takes seconds).
     /// Panics with an install hint when `gcloud` is missing.
     pub async fn start() -> Self {
-        let gcloud = find_executable("gcloud", &["/usr/lib/google-cloud-sdk/bin/gcloud"])
-            .unwrap_or_else(|| panic!("gcloud not found; {INSTALL_HINT}"));
+        let gcloud = tools::gcloud().unwrap_or_else(|e| panic!("{e:#}"));
         let dir = tempfile::Builder::new()
             .prefix("testbed-pubsub-")
             .tempdir()
             .expect("temp dir");
         let port = free_port();
         let project = unique_name("testbed");
-        let mut command = Command::new(gcloud);
-        command
-            .args([
-                "beta",
-                "emulators",
-                "pubsub",
-                "start",
-                "--quiet",
-                "--verbosity=error",
-            ])
-            .arg(format!("--host-port=127.0.0.1:{port}"))
-            .arg(format!("--project={project}"))
-            .arg(format!("--data-dir={}", dir.path().display()));
-        let mut process = ProcessGroup::spawn(
-            "the Pub/Sub emulator",
-            command,
-            &dir.path().join("log"),
-            INSTALL_HINT,
-        );
+        let log = dir.path().join("log");
+        let child = pubsub::spawn(
+            &gcloud,
+            &project,
+            port,
+            dir.path(),
+            (&log, Log::Truncate),
+            &["--verbosity=error"],
+        )
+        .unwrap_or_else(|e| panic!("{e:#}\n{INSTALL_HINT}"));
+        // Adopted first: a panic below drops it, which stops the whole group.
+        let process = ProcessGroup::adopt("the Pub/Sub emulator", child, &log, INSTALL_HINT);
+        let pgid = u32::try_from(process.pgid()).expect("a positive pgid");
+        if let Err(e) = pubsub::wait(pgid, port, &log).await {
+            panic!("{e:#}\n{INSTALL_HINT}");
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("build an HTTP client");
-        let probe = http.clone();
-        process
-            .wait_until(Duration::from_secs(90), || {
-                let probe = probe.clone();
-                async move {
-                    let url = format!("http://127.0.0.1:{port}/");
-                    matches!(probe.get(url).send().await, Ok(r) if r.status().is_success())
-                }
-            })
-            .await;
         Self {
             port,
             project,

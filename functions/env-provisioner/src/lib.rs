@@ -10,6 +10,7 @@ mod config;
 mod create;
 mod error;
 pub mod fault;
+pub mod inventory;
 mod labels;
 mod objects;
 mod provision;

@@ -1,5 +1,5 @@
 //! `groundskeeper`: request environments, wait for them, read their credentials and publish
-//! our events — for people and CI pipelines. The commands live in `infra_bootstrap::cli_gk`.
+//! our events — for people and CI pipelines. The commands live in `infra_bootstrap::operator`.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match infra_bootstrap::cli_gk::run(infra_bootstrap::cli_gk::Cli::parse()).await {
+    match infra_bootstrap::operator::run(infra_bootstrap::operator::Cli::parse()).await {
         Ok(code) => code,
         // One line with the causes, no backtrace: this is read in CI logs.
         Err(e) => {

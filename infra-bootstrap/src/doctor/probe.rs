@@ -7,9 +7,9 @@ use std::time::Duration;
 use google_cloud_pubsub::client::Subscriber;
 
 use crate::manifest::{Manifest, Service};
-use crate::publish::Publish;
 use crate::pubsub::PubsubAdmin;
 use crate::scheduler::JobMessage;
+use shared::backends::publisher::Publisher;
 
 /// How long the malformed probe may take to be rejected and dead-lettered.
 const WAIT: Duration = Duration::from_secs(20);
@@ -75,15 +75,19 @@ pub(super) async fn run(
     manifest: &Manifest,
     service: &Service,
     admin: &PubsubAdmin,
-    publisher: &dyn Publish,
+    publisher: &dyn Publisher,
     dlq_subscription: &str,
 ) -> anyhow::Result<Option<Result<(), String>>> {
     let run_id = format!("doctor-probe-{}", chrono::Utc::now().timestamp_micros());
     let Some(probes) = messages(manifest, service, &run_id)? else {
         return Ok(None);
     };
-    publisher.publish(&probes.topic, probes.valid).await?;
-    publisher.publish(&probes.topic, probes.malformed).await?;
+    publisher
+        .publish(&probes.topic, probes.valid.into())
+        .await?;
+    publisher
+        .publish(&probes.topic, probes.malformed.into())
+        .await?;
     let subscriber = if admin.emulator.is_some() {
         Subscriber::builder()
             .with_endpoint(format!(

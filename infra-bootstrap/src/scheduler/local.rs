@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{job_message, JobMessage};
 use crate::manifest::{validate::parse_cron, Job, Manifest};
-use crate::publish::Publish;
+use shared::backends::publisher::Publisher;
 
 /// Time, injectable so tests need not wait for 02:00.
 #[async_trait]
@@ -51,12 +51,12 @@ struct Scheduled {
 /// The manifest's jobs, ready to run.
 pub struct LocalScheduler {
     jobs: Vec<Scheduled>,
-    publisher: Arc<dyn Publish>,
+    publisher: Arc<dyn Publisher>,
 }
 
 impl LocalScheduler {
     /// Parses every job's schedule and time zone (already validated with the manifest).
-    pub fn new(manifest: &Manifest, publisher: Arc<dyn Publish>) -> anyhow::Result<Self> {
+    pub fn new(manifest: &Manifest, publisher: Arc<dyn Publisher>) -> anyhow::Result<Self> {
         let jobs = manifest
             .jobs
             .iter()
@@ -83,7 +83,7 @@ impl LocalScheduler {
             .find(|s| s.job.name == name)
             .ok_or_else(|| anyhow::anyhow!("no job named `{name}` in the manifest"))?;
         let message = run_message(&s.job, at)?;
-        let message_id = self.publisher.publish(&s.job.topic, message).await?;
+        let message_id = self.publisher.publish(&s.job.topic, message.into()).await?;
         Ok(Fired {
             job: name.to_owned(),
             at,

@@ -16,6 +16,17 @@ pub struct JobMessage {
     pub data: Vec<u8>,
 }
 
+impl From<JobMessage> for events::Message {
+    /// What `shared`'s publisher sends: the same attributes and body, no ordering key.
+    fn from(message: JobMessage) -> Self {
+        Self {
+            data: message.data,
+            attributes: message.attributes,
+            ordering_key: None,
+        }
+    }
+}
+
 /// The static message of `job` (what Cloud Scheduler sends every time).
 pub fn job_message(job: &Job) -> anyhow::Result<JobMessage> {
     let mut attributes = job.attributes.clone();

@@ -12,9 +12,9 @@ mod watch;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::cli_gk::stack::StackState;
-use crate::cli_gk::target::Target;
 use crate::desired::dead_letter_subscription;
+use crate::operator::stack::StackState;
+use crate::operator::target::Target;
 
 pub use steps::Tour;
 

@@ -17,7 +17,7 @@ use shared::backends::secrets::SecretStore;
 use super::connect::login;
 use super::watch::{Pulled, Watch};
 use super::Timeline;
-use crate::cli_gk::publish::{send, send_typed, ENVIRONMENT_REQUESTS};
+use crate::operator::publish::{send, send_typed, ENVIRONMENT_REQUESTS};
 
 pub(super) const WAIT: Duration = Duration::from_secs(60);
 pub(super) const TABLE: &str = "tour_visits";

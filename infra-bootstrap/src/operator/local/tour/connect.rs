@@ -9,7 +9,7 @@ use secrecy::ExposeSecret as _;
 use shared::backends::secrets::SecretStore;
 use sqlx::{Connection as _, PgConnection};
 
-use crate::cli_gk::env::connection_url;
+use crate::operator::env::connection_url;
 
 /// A connection logged in with the `current` version of `secret`.
 pub async fn login(secrets: &dyn SecretStore, secret: &str) -> anyhow::Result<PgConnection> {

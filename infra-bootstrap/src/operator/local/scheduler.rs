@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{log_file, process};
+use local_components::process::Log;
 
 /// Starts `groundskeeper local scheduler` on `manifest` in its own process group.
 pub fn spawn(dir: &Path, manifest: &Path, emulator_host: &str) -> anyhow::Result<u32> {
@@ -15,7 +16,12 @@ pub fn spawn(dir: &Path, manifest: &Path, emulator_host: &str) -> anyhow::Result
         .arg(manifest)
         .args(["--emulator-host", emulator_host]);
     let log = log_file(dir, "scheduler");
-    let pgid = process::spawn_group("the scheduler", command, &log)?;
+    let pgid = process::pgid(&process::spawn_group(
+        "the scheduler",
+        command,
+        &log,
+        Log::Append,
+    )?);
     std::thread::sleep(Duration::from_millis(300));
     anyhow::ensure!(
         process::group_is_alive(pgid),
@@ -28,10 +34,10 @@ pub fn spawn(dir: &Path, manifest: &Path, emulator_host: &str) -> anyhow::Result
 /// The hidden `local scheduler`: the manifest's jobs on the emulator, until stopped.
 pub async fn run(manifest: &Path, emulator_host: &str) -> anyhow::Result<()> {
     let manifest = crate::manifest::Manifest::load(manifest)?;
-    let publisher = Arc::new(crate::publish::PubsubPublisher::new(
+    let publisher = Arc::new(shared::backends::publisher::PubsubPublisher::new(
         &manifest.project,
         Some(emulator_host),
-    ));
+    )?);
     let scheduler = crate::scheduler::local::LocalScheduler::new(&manifest, publisher)?;
     eprintln!("running {} job(s) on {emulator_host}", manifest.jobs.len());
     scheduler

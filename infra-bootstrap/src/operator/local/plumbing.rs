@@ -1,5 +1,6 @@
 //! The local manifest made to fit this stack, and applied with the bootstrap: push
-//! endpoints on the ports the services got, only the services the stack runs, and a pull
+//! endpoints on the ports the services got (the registry's, or free ones), only the services
+//! the stack runs (the registry's built ones), and a pull
 //! subscription on the events topic for the tour (and you) to watch.
 
 use std::collections::BTreeMap;
@@ -18,10 +19,22 @@ pub const LOCAL_MANIFEST: &str = include_str!("../../../manifests/local.toml");
 /// notion of a watcher) and not labelled managed-by, so `apply` and `destroy` leave it be.
 pub const WATCH_SUBSCRIPTION: &str = "groundskeeper-events-watch";
 
-/// The local manifest with each service's push endpoint at `urls[service]`; services the
-/// stack does not run are dropped with their jobs.
+/// The local manifest with each service's push endpoint at `urls[service]` (the services
+/// the stack runs: the registry's built ones); services it does not run are dropped with
+/// their jobs. A running service the manifest lacks is an error naming it: it would get no
+/// subscription and never be called.
 pub fn local_manifest(urls: &BTreeMap<String, String>) -> anyhow::Result<Manifest> {
     let mut manifest = Manifest::parse(LOCAL_MANIFEST)?;
+    let missing: Vec<&str> = urls
+        .keys()
+        .filter(|name| manifest.service(name).is_none())
+        .map(String::as_str)
+        .collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the local manifest (infra-bootstrap/manifests/local.toml) has no [[service]] for {}",
+        missing.join(", ")
+    );
     manifest.services.retain(|s| urls.contains_key(&s.name));
     for service in &mut manifest.services {
         if let Some(url) = urls.get(&service.name) {
@@ -31,13 +44,6 @@ pub fn local_manifest(urls: &BTreeMap<String, String>) -> anyhow::Result<Manifes
     manifest.jobs.retain(|j| urls.contains_key(&j.service));
     // Through the text again: what the scheduler will read is checked like any manifest.
     Ok(Manifest::parse(&toml::to_string_pretty(&manifest)?)?)
-}
-
-/// The preferred port of `service`: the one of its push endpoint in the local manifest.
-pub fn preferred_port(service: &str) -> Option<u16> {
-    let manifest = Manifest::parse(LOCAL_MANIFEST).ok()?;
-    let url = reqwest::Url::parse(&manifest.service(service)?.push_endpoint).ok()?;
-    url.port()
 }
 
 /// Applies `manifest` on the emulator, creates the watch subscription, and writes the

@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use events::names::EnvName;
-use events::Tier;
+use env_provisioner::inventory;
+use events::names::{EnvName, SecretId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use crate::output::{self, Output};
 
 /// One row of `env list`.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize)]
 pub struct Listed {
     /// The environment.
     pub name: String,
@@ -27,14 +27,19 @@ pub struct Listed {
 
 /// The environments in the control state, by name; deleted ones only with `all`.
 pub async fn list(pool: &PgPool, all: bool, out: Output) -> anyhow::Result<()> {
-    let rows: Vec<Listed> = sqlx::query_as(
-        "SELECT name, tier, owner, status, expires_at FROM control.environments \
-         WHERE $1 OR status <> 'deleted' ORDER BY name",
-    )
-    .bind(all)
-    .fetch_all(pool)
-    .await
-    .context(NO_STATE)?;
+    let rows: Vec<Listed> = inventory::list(pool)
+        .await
+        .context(NO_STATE)?
+        .into_iter()
+        .filter(|e| all || !e.is_deleted())
+        .map(|e| Listed {
+            tier: e.tier.as_str().to_owned(),
+            name: e.name,
+            owner: e.owner,
+            status: e.status,
+            expires_at: e.expires_at,
+        })
+        .collect();
     output::print(out, &rows, |rows| table(rows))
 }
 
@@ -59,19 +64,11 @@ fn table(rows: &[Listed]) -> String {
     out
 }
 
-/// The tier of a live environment, from the control state.
-pub async fn tier_of(pool: &PgPool, name: &EnvName) -> anyhow::Result<Tier> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT tier, status FROM control.environments WHERE name = $1")
-            .bind(name.as_str())
-            .fetch_optional(pool)
-            .await
-            .context(NO_STATE)?;
-    match row {
-        Some((tier, status)) if status == "ready" => {
-            tier.parse().map_err(|e: String| anyhow::anyhow!(e))
-        }
-        Some((_, status)) => anyhow::bail!("environment {name} is {status}, not ready"),
+/// The credentials secret of a ready environment, from the control state.
+pub async fn credentials_secret(pool: &PgPool, name: &EnvName) -> anyhow::Result<SecretId> {
+    match inventory::get(pool, name).await.context(NO_STATE)? {
+        Some(e) if e.is_ready() => Ok(name.secret_id(e.tier)),
+        Some(e) => anyhow::bail!("environment {name} is {}, not ready", e.status),
         None => anyhow::bail!("there is no environment {name}"),
     }
 }

@@ -8,15 +8,16 @@
 //!
 //! A request the provisioner refuses outright (tier prod, TTL above the maximum, quota, a
 //! different spec under a live name) writes no environment row, only a decision in
-//! `control.environment_requests`. With the request's id the wait follows exactly that
+//! `control.environment_requests`. Both are env-provisioner's tables, read through its
+//! `inventory` API. With the request's id the wait follows exactly that
 //! request; without one, a refusal of the name counts when it is newer than the
 //! environment's row (or there is no row).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use clap::ValueEnum;
+use env_provisioner::inventory::{self, Decision, Failure};
 use events::names::EnvName;
 use sqlx::PgPool;
 
@@ -49,9 +50,6 @@ enum Seen {
     /// The request was refused before anything was created.
     Refused(String),
 }
-
-/// The environment's row: status, failure, last change.
-type Row = (String, Option<serde_json::Value>, DateTime<Utc>);
 
 /// Polls until `until` holds, printing a progress line on stderr for every change (and a
 /// reminder every few seconds) and the final status on stdout. With `request`, waits for
@@ -102,7 +100,7 @@ pub async fn wait(
     }
 }
 
-/// One look at the control state.
+/// One look at the control state (through env-provisioner's inventory).
 async fn look(
     pool: &PgPool,
     name: &EnvName,
@@ -110,29 +108,24 @@ async fn look(
     request: Option<&str>,
 ) -> anyhow::Result<Seen> {
     let state = |e: sqlx::Error| anyhow::anyhow!("{NO_STATE}: {e}");
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT status, failure, updated_at FROM control.environments WHERE name = $1",
-    )
-    .bind(name.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(state)?;
+    let row = inventory::get(pool, name).await.map_err(state)?;
     if until == Until::Deleted {
         return Ok(match row {
             None => Seen::Reached("deleted"),
-            Some((status, ..)) if status == "deleted" => Seen::Reached("deleted"),
-            Some((status, ..)) => Seen::Pending(status),
+            Some(e) if e.is_deleted() => Seen::Reached("deleted"),
+            Some(e) => Seen::Pending(e.status),
         });
     }
     let refused = match request {
-        Some(id) => match decision(pool, name, id).await.map_err(state)? {
+        Some(id) => match inventory::decision(pool, name, id).await.map_err(state)? {
             None => return Ok(Seen::Pending(format!("request {id} not taken up yet"))),
-            Some((decision, reason)) => (decision == "refused").then_some(reason),
+            Some(Decision::Accepted) => None,
+            Some(Decision::Refused(reason)) => Some(reason),
         },
-        None => latest_refusal(pool, name)
+        None => inventory::latest_refusal(pool, name)
             .await
             .map_err(state)?
-            .filter(|(_, at)| row.as_ref().is_none_or(|(.., updated)| at > updated))
+            .filter(|(_, at)| row.as_ref().is_none_or(|e| *at > e.updated_at))
             .map(|(reason, _)| reason),
     };
     if let Some(reason) = refused {
@@ -140,46 +133,17 @@ async fn look(
     }
     Ok(match row {
         None => Seen::Pending("not requested yet".into()),
-        Some((status, ..)) if status == "ready" => Seen::Reached("ready"),
-        Some((status, failure, _)) if status == "failed" => {
-            let failure = failure.unwrap_or_default();
-            let text =
-                |key: &str, default: &str| failure[key].as_str().unwrap_or(default).to_owned();
+        Some(e) if e.is_ready() => Seen::Reached("ready"),
+        Some(e) if e.status == "failed" => {
+            let failure = e.failure.unwrap_or_else(|| Failure {
+                step: "?".into(),
+                reason: "no reason recorded".into(),
+            });
             Seen::Failed {
-                step: text("step", "?"),
-                reason: text("reason", "no reason recorded"),
+                step: failure.step,
+                reason: failure.reason,
             }
         }
-        Some((status, ..)) => Seen::Pending(status),
+        Some(e) => Seen::Pending(e.status),
     })
-}
-
-/// The provisioner's decision on request `id` for `name`: (`accepted` | `refused`, reason).
-async fn decision(
-    pool: &PgPool,
-    name: &EnvName,
-    id: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT decision, coalesce(reason, '') FROM control.environment_requests \
-         WHERE request_id = $1 AND name = $2",
-    )
-    .bind(id)
-    .bind(name.as_str())
-    .fetch_optional(pool)
-    .await
-}
-
-/// The newest refusal of a request for `name`, with its time.
-async fn latest_refusal(
-    pool: &PgPool,
-    name: &EnvName,
-) -> Result<Option<(String, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT reason, decided_at FROM control.environment_requests \
-         WHERE name = $1 AND decision = 'refused' ORDER BY decided_at DESC LIMIT 1",
-    )
-    .bind(name.as_str())
-    .fetch_optional(pool)
-    .await
 }

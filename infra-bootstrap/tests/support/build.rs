@@ -13,15 +13,9 @@ pub fn build_services() -> PathBuf {
         Some(other) => other,
     };
     let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "env-provisioner",
-            "-p",
-            "secret-rotator",
-            "--bins",
-        ])
+        .args(["build", "--quiet", "--bins"])
+        // Every service the local stack runs: the registry's built ones.
+        .args(events::platform::built().flat_map(|spec| ["-p", spec.name]))
         .args(["--profile", profile, "--target-dir"])
         .arg(profile_dir.parent().expect("target directory"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))

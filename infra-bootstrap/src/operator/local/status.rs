@@ -8,8 +8,9 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::log_file;
-use super::process::{answers, group_is_alive};
-use crate::cli_gk::stack::{StackState, STATE_FILE};
+use super::process::group_is_alive;
+use super::ready::tcp_answers as answers;
+use crate::operator::stack::{StackState, STATE_FILE};
 use crate::output::{self, Output};
 
 /// One row of `local status`.

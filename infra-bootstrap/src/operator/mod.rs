@@ -60,11 +60,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return wait::wait(&pool, &name, r#for, timeout.to_std(), request).await;
         }
         Command::Env(EnvCommand::Credentials { name, tier }) => {
-            let tier = match tier {
-                Some(tier) => tier,
-                None => env::tier_of(&target.control_db().await?, &name).await?,
+            let secret = match tier {
+                Some(tier) => name.secret_id(tier),
+                None => env::credentials_secret(&target.control_db().await?, &name).await?,
             };
-            let secret = name.secret_id(tier);
             let json = target
                 .secrets()
                 .await?

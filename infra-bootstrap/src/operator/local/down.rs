@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::postgres::Cluster;
+use super::postgres;
 use super::process::{group_is_alive, stop_group};
-use super::tools;
-use crate::cli_gk::stack::{StackState, STATE_FILE};
+use crate::operator::stack::{StackState, STATE_FILE};
 
 /// Every process group of the stack: the scheduler first (it publishes), then the
 /// services, then the emulator and PostgreSQL.
@@ -57,15 +56,8 @@ pub fn stop(dir: &Path, state: &StackState) -> Vec<u32> {
     let data = dir.join("postgres/data");
     // pg_ctl first: a fast shutdown, rather than a signal to the whole group.
     if data.join("postmaster.pid").is_file() {
-        if let Some(pg_bin) = tools::which("pg_ctl", &["/usr/lib/postgresql/15/bin/pg_ctl"])
-            .and_then(|p| std::fs::canonicalize(p).ok())
-            .and_then(|p| p.parent().map(Path::to_owned))
-        {
-            let cluster = Cluster {
-                bin: pg_bin,
-                dir: dir.join("postgres"),
-            };
-            cluster.stop();
+        if let Ok(cluster) = postgres::cluster(dir) {
+            cluster.stop("fast");
         }
     }
     for pgid in pgids(state) {

@@ -2,15 +2,18 @@
 //! private PostgreSQL cluster, every service, the plumbing applied by the bootstrap, the
 //! local scheduler — with its data, logs and state file under `.state/local/` (or
 //! `$GROUNDSKEEPER_STATE_DIR`), and a scripted tour of what it does.
+//!
+//! Which services run, on which port, with which settings, comes from the service registry
+//! (`events::platform`); the components are started by `local-components`, the launcher the
+//! test harness uses too.
 
 mod components;
 mod down;
 mod plumbing;
 mod postgres;
-mod process;
 mod scheduler;
+pub mod settings;
 mod status;
-mod tools;
 mod tour;
 mod up;
 
@@ -22,9 +25,11 @@ use clap::Subcommand;
 use super::stack::{self, STATE_DIR};
 use crate::output::Output;
 
-pub use components::SERVICES;
+pub use local_components::process::group_is_alive;
 pub use plumbing::WATCH_SUBSCRIPTION;
-pub use process::group_is_alive;
+
+// The launcher's modules, under the names the stack's modules use.
+use local_components::{ports, process, ready};
 
 /// `groundskeeper local …`.
 #[derive(Debug, Subcommand)]
@@ -54,13 +59,26 @@ pub enum LocalCommand {
     },
 }
 
-/// How `up` picks ports.
+/// How `up` picks ports, and the person's settings for the services.
+///
+/// Services start from a clean environment (PATH, HOME, RUST_LOG, RUST_BACKTRACE and TZ are
+/// kept), so a stray GOOGLE_* variable in your shell cannot make the local stack call Google;
+/// they get the registry's local settings, your `--set`s, and the stack's plumbing.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UpArgs {
     /// Any free ports, not the usual ones (8081+ for the services, 8085 for the emulator,
     /// 5432 for PostgreSQL) — for running several stacks side by side.
     #[arg(long)]
     pub free_ports: bool,
+    /// Set (or override) a service's variable: `SERVICE:VAR=VALUE`, repeatable, e.g.
+    /// `--set secret-rotator:RUST_LOG=debug`. The plumbing the stack owns (PORT, DATABASE_URL,
+    /// MANAGED_DATABASE_URL, PUBSUB_EMULATOR_HOST, OBJECT_STORE_URL, SECRET_STORE,
+    /// EVENTS_TOPIC, DEAD_LETTER_TOPIC, LISTEN_ADDRESS, LOG_FORMAT, K_SERVICE, GOOGLE_*) cannot
+    /// be set. Everything else of your shell is left out (see above).
+    // Checked by `settings::parse_all`, not by clap: clap would echo a refused value, and a
+    // value may be a secret.
+    #[arg(long = "set", value_name = "SERVICE:VAR=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// Runs a `local` command.
@@ -68,6 +86,10 @@ pub async fn run(command: LocalCommand, out: Output) -> anyhow::Result<ExitCode>
     let env = shared::env::Env::from_process();
     let cwd = std::env::current_dir()?;
     let dir = state_dir(env.optional("GROUNDSKEEPER_STATE_DIR").as_deref(), &cwd);
+    if let LocalCommand::Up(args) | LocalCommand::Demo(args) = &command {
+        // Before anything starts (or a running stack is reused).
+        settings::parse_all(&args.set)?;
+    }
     match command {
         LocalCommand::Up(args) => up::up(&dir, &args).await.map(|_| ()),
         LocalCommand::Demo(args) => {

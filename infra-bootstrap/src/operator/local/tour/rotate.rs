@@ -9,7 +9,7 @@ use events::TypedEvent;
 
 use super::connect::{login, Loop};
 use super::steps::{field, secret_id, ty, Tour, TABLE, WAIT};
-use crate::cli_gk::publish::send_typed;
+use crate::operator::publish::send_typed;
 
 impl Tour {
     /// Rotates the credentials while a client keeps logging in with `current`.

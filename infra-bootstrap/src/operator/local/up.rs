@@ -2,15 +2,20 @@
 //! state file. A failure (or Ctrl-C) stops what was started and leaves no state behind.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 
+use events::platform::ServiceSpec;
+use local_components::postgres::PASSWORDS_HBA;
+use local_components::process::Log;
+use local_components::{pubsub, tools};
+
 use super::components::{self, ServiceEnv};
-use super::postgres::{self, Cluster};
-use super::{down, log_file, plumbing, process, tools::Tools, UpArgs};
-use crate::cli_gk::stack::{StackService, StackState, STATE_FILE, VERSION};
+use super::postgres;
+use super::{down, log_file, plumbing, ports, process, ready, UpArgs};
+use crate::operator::stack::{StackService, StackState, STATE_FILE, VERSION};
 
 /// The stack recorded in `dir` when any of its processes is alive; a dead one's leftovers
 /// are removed.
@@ -49,7 +54,7 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<StackState> {
             dir.display()
         );
     }
-    let tools = Tools::find()?;
+    let gcloud = find_tools()?;
     let binaries = components::service_binaries()?;
     std::fs::create_dir_all(dir.join("logs"))
         .with_context(|| format!("creating {}", dir.display()))?;
@@ -68,7 +73,7 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<StackState> {
         manifest: None,
     };
     let started = tokio::select! {
-        result = start(dir, args, &tools, &binaries, &mut state) => result,
+        result = start(dir, args, &gcloud, &binaries, &mut state) => result,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     let _ = std::fs::remove_file(&starting);
@@ -84,42 +89,52 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<StackState> {
     Ok(state)
 }
 
+/// `gcloud` with the emulator, after checking PostgreSQL is there too: every missing
+/// program at once, with its install command.
+fn find_tools() -> anyhow::Result<std::path::PathBuf> {
+    match (tools::gcloud(), tools::pg_bin()) {
+        (Ok(gcloud), Ok(_)) => Ok(gcloud),
+        (gcloud, pg) => {
+            let missing: Vec<String> = [gcloud.err(), pg.err()]
+                .into_iter()
+                .flatten()
+                .map(|e| e.to_string())
+                .collect();
+            anyhow::bail!("the local stack needs {}", missing.join("\nand "))
+        }
+    }
+}
+
 async fn start(
     dir: &Path,
     args: &UpArgs,
-    tools: &Tools,
-    binaries: &[(&'static str, std::path::PathBuf)],
+    gcloud: &Path,
+    binaries: &[(&'static ServiceSpec, PathBuf)],
     state: &mut StackState,
 ) -> anyhow::Result<()> {
     let step = |what: &str| eprintln!("groundskeeper: {what}");
     let (emulator_port, pg_port) = (
-        process::pick_port(8085, args.free_ports)?,
-        process::pick_port(5432, args.free_ports)?,
+        ports::pick_port(8085, args.free_ports)?,
+        ports::pick_port(5432, args.free_ports)?,
     );
     step("starting PostgreSQL and the Pub/Sub emulator");
-    let cluster = Cluster {
-        bin: tools.pg_bin.clone(),
-        dir: dir.join("postgres"),
-    };
+    let cluster = postgres::cluster(dir)?;
     let pg_log = log_file(dir, "postgres");
-    let pg = tokio::task::spawn_blocking(move || cluster.start(pg_port, &pg_log));
+    let pg = tokio::task::spawn_blocking(move || {
+        cluster.init(&pg_log, Some(PASSWORDS_HBA))?;
+        cluster.start(pg_port, &pg_log, &[])
+    });
     let emulator_log = log_file(dir, "pubsub-emulator");
-    let emulator = components::spawn_emulator(
-        &tools.gcloud,
+    let emulator = process::pgid(&pubsub::spawn(
+        gcloud,
         &state.project,
         emulator_port,
         &dir.join("pubsub"),
-        &emulator_log,
-    )?;
+        (&emulator_log, Log::Append),
+        &[],
+    )?);
     state.processes.insert("pubsub-emulator".into(), emulator);
-    let url = format!("http://127.0.0.1:{emulator_port}/");
-    let answered = components::await_http(
-        "the Pub/Sub emulator",
-        emulator,
-        &url,
-        &emulator_log,
-        Duration::from_secs(90),
-    );
+    let answered = pubsub::wait(emulator, emulator_port, &emulator_log);
     let (pg, answered) = tokio::join!(pg, answered);
     // Record the cluster before failing on the emulator, so that it is stopped too.
     let pg = pg.context("starting PostgreSQL")?;
@@ -148,8 +163,11 @@ async fn start(
         object_store_url: state.object_store_url.clone().unwrap_or_default(),
         events_topic: manifest.events_topic,
     };
-    if let Some((name, binary)) = binaries.first() {
-        step(&format!("migrating the control database ({name} migrate)"));
+    for (spec, binary) in binaries {
+        step(&format!(
+            "migrating the control database ({} migrate)",
+            spec.name
+        ));
         let (binary, url, log) = (
             binary.clone(),
             env.database_url.clone(),
@@ -159,12 +177,13 @@ async fn start(
             .await
             .context("running migrate")??;
     }
-    for (name, binary) in binaries {
+    for (spec, binary) in binaries {
+        let name = &spec.name;
         step(&format!("starting {name}"));
-        let preferred = plumbing::preferred_port(name).unwrap_or(0);
-        let port = process::pick_port(preferred, args.free_ports || preferred == 0)?;
+        let port = ports::pick_port(spec.local.port, args.free_ports)?;
         let log = log_file(dir, name);
-        let pgid = components::spawn_service(name, binary, port, &env, &log)?;
+        let sets = super::settings::parse_all(&args.set)?;
+        let pgid = components::spawn_service(spec, binary, port, &env, &sets, &log)?;
         let url = format!("http://127.0.0.1:{port}/");
         state.services.insert(
             (*name).to_owned(),
@@ -175,7 +194,7 @@ async fn start(
             },
         );
         let health = format!("{url}healthz");
-        components::await_http(name, pgid, &health, &log, Duration::from_secs(60)).await?;
+        ready::wait_http(name, pgid, &health, &log, Duration::from_secs(60)).await?;
     }
     step("applying the plumbing (infra-bootstrap, local manifest)");
     let urls = state

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use infra_bootstrap::cli_gk::local::group_is_alive;
-use infra_bootstrap::cli_gk::stack::StackState;
+use infra_bootstrap::operator::local::group_is_alive;
+use infra_bootstrap::operator::stack::StackState;
 
 pub struct Stack {
     _root: tempfile::TempDir,
@@ -19,6 +19,12 @@ pub struct Stack {
 impl Stack {
     /// Builds the services, starts the stack and reads its state file.
     pub fn up() -> Self {
+        Self::up_with(&[], &[])
+    }
+
+    /// [`Stack::up`] with more arguments for `local up` and variables in the CLI's own
+    /// environment.
+    pub fn up_with(args: &[&str], env: &[(&str, &str)]) -> Self {
         super::build::build_services();
         let root = tempfile::tempdir().unwrap();
         // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
@@ -28,7 +34,9 @@ impl Stack {
         )
         .unwrap();
         let dir = root.path().join("state");
-        let up = cli_in(&dir, &["local", "up", "--free-ports"]);
+        let mut command = command_in(&dir, &[&["local", "up", "--free-ports"], args].concat());
+        command.envs(env.iter().copied());
+        let up = command.output().expect("run groundskeeper");
         assert!(up.status.success(), "local up: {}", text(&up.stderr));
         let state = StackState::read(&dir.join("stack.json"))
             .unwrap()
@@ -80,22 +88,24 @@ impl Drop for Stack {
         }
         // Only groups still alive: a stopped one's id may belong to someone else by now.
         for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(i32::try_from(*pgid).unwrap()),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            local_components::process::kill_group(*pgid);
         }
     }
 }
 
-fn cli_in(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_groundskeeper"))
+/// Runs `groundskeeper ARGS` with the stack in `dir`.
+pub fn cli_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    command_in(dir, args).output().expect("run groundskeeper")
+}
+
+fn command_in(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_groundskeeper"));
+    command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GROUNDSKEEPER_STATE_DIR", dir)
-        .output()
-        .expect("run groundskeeper")
+        .env("GROUNDSKEEPER_STATE_DIR", dir);
+    command
 }
 
 pub fn text(bytes: &[u8]) -> String {
