@@ -25,7 +25,7 @@ async fn healthz_server() -> String {
 
 /// Two services, no jobs or probes (those need the real services), endpoints on `url`.
 fn manifest(project: &str, url: &str, down_url: &str) -> Manifest {
-    Manifest::parse(&format!(
+    let mut manifest = Manifest::parse(&format!(
         r#"
 project = "{project}"
 mode = "emulator"
@@ -39,7 +39,12 @@ topics = ["budget-alerts"]
 push_endpoint = "{down_url}"
 "#
     ))
-    .expect("valid manifest")
+    .expect("valid manifest");
+    // The stand-ins answer only /healthz: no probes (the registry's need the real services).
+    for service in &mut manifest.services {
+        service.probe = None;
+    }
+    manifest
 }
 
 async fn applied(emu: &PubsubEmulator, manifest: &Manifest) -> (PubsubAdmin, Report) {

@@ -63,11 +63,12 @@ async fn doctor_passes_on_a_healthy_local_stack_with_the_probes_arriving_where_t
 
     // The valid probes changed nothing: the teardown probe's environment was never recorded.
     let control = PgPool::connect(&state.database_url).await.unwrap();
-    let recorded: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM control.environments WHERE name LIKE '%doctor%'")
-            .fetch_one(&control)
-            .await
-            .unwrap();
+    let recorded = env_provisioner::inventory::list(&control)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|env| env.name.contains("doctor"))
+        .count();
     assert_eq!(recorded, 0, "no environment row for the probe");
     control.close().await;
 

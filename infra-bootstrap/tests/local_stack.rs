@@ -231,12 +231,12 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     .await
     .unwrap();
     assert_eq!(left, 0, "no database or role left");
-    let row: String =
-        sqlx::query_scalar("SELECT status FROM control.environments WHERE name = 'tour-e2e'")
-            .fetch_one(&control)
-            .await
-            .unwrap();
-    assert_eq!(row, "deleted");
+    let name: events::names::EnvName = "tour-e2e".parse().unwrap();
+    let row = env_provisioner::inventory::get(&control, &name)
+        .await
+        .unwrap()
+        .expect("the environment is recorded");
+    assert_eq!(row.status, "deleted");
     assert!(
         secrets.get_secret(secret).await.unwrap().is_none(),
         "the secret is gone"

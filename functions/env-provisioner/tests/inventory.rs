@@ -12,7 +12,11 @@ async fn control(postgres: &Postgres) -> PgPool {
     let pool = PgPool::connect(&postgres.fresh_database().await)
         .await
         .expect("connect");
-    shared::ledger::MIGRATOR.run(&pool).await.expect("migrate");
+    shared::ledger::control_migrator(&env_provisioner::migrations::MIGRATOR)
+        .expect("no version clash")
+        .run(&pool)
+        .await
+        .expect("migrate");
     pool
 }
 

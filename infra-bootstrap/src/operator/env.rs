@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use env_provisioner::inventory;
 use events::names::{EnvName, SecretId};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared::credential::Credential;
 use sqlx::PgPool;
 
 use crate::output::{self, Output};
@@ -73,37 +74,24 @@ pub async fn credentials_secret(pool: &PgPool, name: &EnvName) -> anyhow::Result
     }
 }
 
-/// The credentials JSON the provisioner writes (and the rotator replaces). No `Debug`, and
-/// it lives only while the URL is built.
-#[derive(Deserialize)]
-struct Credentials {
-    host: String,
-    port: u16,
-    database: String,
-    user: String,
-    password: String,
-    sslmode: Option<String>,
-}
-
-/// `postgres://user:password@host:port/database?sslmode=…` from the secret's JSON; every
-/// part is percent-encoded where the URL syntax needs it.
+/// `postgres://user:password@host:port/database?sslmode=…` from the secret's JSON (the one
+/// [`Credential`] type the provisioner writes and the rotator replaces); every part is
+/// percent-encoded where the URL syntax needs it.
 pub fn connection_url(secret_json: &SecretString) -> anyhow::Result<SecretString> {
-    // serde's message could quote the input; say only what is wrong.
-    let c: Credentials = serde_json::from_str(secret_json.expose_secret())
-        .map_err(|e| anyhow::anyhow!("the secret is not credentials JSON ({:?})", e.classify()))?;
+    // Credential::parse never quotes the input; its message says only what is wrong.
+    let c = Credential::parse(secret_json).map_err(|e| anyhow::anyhow!("the secret: {e}"))?;
     let mut url = reqwest::Url::parse("postgres://placeholder")?;
     url.set_host(Some(&c.host))
         .context("the secret's host is not a valid host name")?;
     let set = |ok: Result<(), ()>| ok.map_err(|()| anyhow::anyhow!("cannot build the URL"));
     set(url.set_port(Some(c.port)))?;
-    set(url.set_username(&c.user))?;
-    set(url.set_password(Some(&c.password)))?;
+    set(url.set_username(c.user.as_str()))?;
+    set(url.set_password(Some(c.password.expose_secret())))?;
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("cannot build the URL"))?
         .push(&c.database);
-    if let Some(mode) = c.sslmode.filter(|m| !m.is_empty()) {
-        url.query_pairs_mut().append_pair("sslmode", &mode);
-    }
+    url.query_pairs_mut()
+        .append_pair("sslmode", c.sslmode.as_str());
     Ok(SecretString::from(String::from(url)))
 }
 
