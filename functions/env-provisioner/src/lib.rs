@@ -12,6 +12,7 @@ mod error;
 pub mod fault;
 mod labels;
 mod objects;
+pub mod previews;
 mod provision;
 mod request;
 mod requests;
