@@ -78,3 +78,88 @@ impl fmt::Debug for Previews {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+    use shared::backends::{publisher::RecordingPublisher, Plan};
+    use shared::Backends;
+
+    use super::*;
+    use crate::previews::{Deployment, PreviewSpec, SKIPPED_REASON};
+
+    /// A context without backends beyond a recording publisher; a dry run's when `plan` is set.
+    fn ctx(plan: Option<Plan>) -> Ctx {
+        Ctx::new(Backends {
+            service: "env-provisioner".into(),
+            events_topic: "events".into(),
+            publisher: Arc::new(RecordingPublisher::new(Plan::default())),
+            control_db: None,
+            object_store: None,
+            secrets: None,
+            databases: None,
+            plan,
+        })
+    }
+
+    fn spec() -> PreviewSpec {
+        PreviewSpec {
+            environment: "shop".parse().unwrap(),
+            image: "europe-docker.pkg.dev/acme/app:1".into(),
+            env: BTreeMap::new(),
+            credentials_secret: "ephemeral-shop-db-credentials".into(),
+            labels: BTreeMap::new(),
+            max_instances: 2,
+            service_account: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_gets_previews_that_only_record_and_builds_no_client() {
+        let env = Env::from_pairs([("CLOUD_RUN_REGION", "europe-west1")]);
+        let previews = Previews::from_env(&env, "acme");
+        let plan = Plan::default();
+        let backend = previews.backend(&ctx(Some(plan.clone()))).await.unwrap();
+        let deployed = backend.deploy(&spec()).await.unwrap();
+        assert_eq!(
+            deployed,
+            Deployment::Skipped {
+                reason: "dry run".into()
+            }
+        );
+        let actions = plan.actions();
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(actions[0]["backend"], json!("previews"));
+        assert_eq!(actions[0]["action"], json!("deploy"));
+        assert_eq!(actions[0]["service"], json!("env-shop"));
+        assert!(
+            !previews.is_built(),
+            "a dry run must not build the Cloud Run client"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_region_previews_are_skipped_and_built_on_first_use() {
+        let previews = Previews::from_env(&Env::default(), "acme");
+        assert!(!previews.is_built(), "nothing is built at start");
+        let backend = previews.backend(&ctx(None)).await.unwrap();
+        assert_eq!(
+            backend.deploy(&spec()).await.unwrap(),
+            Deployment::Skipped {
+                reason: SKIPPED_REASON.into()
+            }
+        );
+        assert!(previews.is_built());
+    }
+
+    #[test]
+    fn a_region_is_read_but_no_client_is_built_at_start() {
+        let env = Env::from_pairs([("CLOUD_RUN_REGION", "europe-west1")]);
+        let previews = Previews::from_env(&env, "acme");
+        assert!(!previews.is_built());
+        let shown = format!("{previews:?}");
+        assert!(shown.contains("europe-west1"), "{shown}");
+    }
+}
