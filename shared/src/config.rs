@@ -67,9 +67,6 @@ pub struct RuntimeConfig {
     /// `MANAGED_DATABASE_HOST`, `MANAGED_DATABASE_PORT`, `MANAGED_DATABASE_SSLMODE`: what
     /// clients are told in credentials, when it differs from the admin URL's.
     pub managed_database_public: PublicAddress,
-    /// `CLOUD_RUN_REGION`: deploy preview services to Cloud Run in this region; unset, they
-    /// are skipped (there is no local Cloud Run).
-    pub cloud_run_region: Option<String>,
 }
 
 /// `PUSH_AUTH=off-behind-iam`: the operator states that something else authenticates pushes
@@ -156,10 +153,6 @@ impl RuntimeConfig {
         {
             built_with(cfg!(feature = "gcs"), "OBJECT_STORE_URL", "gcs")?;
         }
-        let cloud_run_region = env.optional("CLOUD_RUN_REGION");
-        if cloud_run_region.is_some() {
-            built_with(cfg!(feature = "cloud-run"), "CLOUD_RUN_REGION", "cloud-run")?;
-        }
         let log_json = match env.optional("LOG_FORMAT").as_deref() {
             None | Some("json") => true,
             Some("text") => false,
@@ -208,7 +201,6 @@ impl RuntimeConfig {
                     .transpose()
                     .map_err(|e: String| ConfigError::new("MANAGED_DATABASE_SSLMODE", e))?,
             },
-            cloud_run_region,
         })
     }
 }

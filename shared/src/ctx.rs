@@ -6,8 +6,8 @@ use events::OutgoingEvent;
 use sqlx::PgPool;
 
 use crate::backends::{
-    databases::DatabaseAdmin, object_store::ObjectStore, previews::PreviewServices,
-    publisher::PublishError, publisher::Publisher, secrets::SecretStore, Plan,
+    databases::DatabaseAdmin, object_store::ObjectStore, publisher::PublishError,
+    publisher::Publisher, secrets::SecretStore, Plan,
 };
 
 /// A backend the handler asked for is not configured.
@@ -37,9 +37,8 @@ pub struct Backends {
     pub secrets: Option<Arc<dyn SecretStore>>,
     /// The managed PostgreSQL server (environments' databases), when configured.
     pub databases: Option<Arc<dyn DatabaseAdmin>>,
-    /// Preview services (Cloud Run, or skipped locally), when configured.
-    pub previews: Option<Arc<dyn PreviewServices>>,
-    /// Set in a dry run: backends record into it instead of acting.
+    /// Set in a dry run: backends record into it instead of acting. A service that builds
+    /// backends of its own swaps them for recording ones when it is set ([`Ctx::plan`]).
     pub plan: Option<Plan>,
 }
 
@@ -109,14 +108,6 @@ impl Ctx {
         self.backends.databases.as_ref().ok_or(MissingBackend {
             backend: "the managed database server",
             variable: "MANAGED_DATABASE_URL",
-        })
-    }
-
-    /// Preview services.
-    pub fn previews(&self) -> Result<&Arc<dyn PreviewServices>, MissingBackend> {
-        self.backends.previews.as_ref().ok_or(MissingBackend {
-            backend: "preview services",
-            variable: "CLOUD_RUN_REGION (or run with the local default)",
         })
     }
 

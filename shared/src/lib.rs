@@ -25,6 +25,7 @@ pub mod env;
 mod handler;
 pub mod ledger;
 pub mod lock;
+pub mod migrations;
 mod outcome;
 pub mod password;
 pub mod replay;

@@ -25,7 +25,6 @@ use crate::{
     backends::{
         databases::{DryRunDatabases, ServerEndpoint},
         object_store::DryRunStore,
-        previews::DryRunPreviews,
         publisher::{PublishError, Publisher, RecordingPublisher},
         secrets::DryRunSecretStore,
         Plan,
@@ -87,7 +86,6 @@ where
                 plan.clone(),
                 dry_run_endpoint(&config),
             ))),
-            previews: Some(Arc::new(DryRunPreviews::new(plan.clone()))),
             plan: Some(plan.clone()),
         }
     } else {

@@ -26,7 +26,6 @@ use crate::{
     backends::{
         databases::{DatabaseAdmin, PostgresAdmin},
         object_store,
-        previews::{PreviewServices, SkippedPreviews},
         publisher::{Publisher, PubsubPublisher},
         secrets::{LocalSecretStore, SecretStore},
     },
@@ -34,7 +33,8 @@ use crate::{
     dispatch::{DispatchOptions, Dispatcher},
     env::Env,
     handler::Handler,
-    ledger::{control_migrator, Ledger},
+    ledger::Ledger,
+    migrations::control_migrator,
     replay::{self, ReplayArgs},
     server, telemetry, Backends, Ctx,
 };
@@ -196,7 +196,6 @@ pub async fn backends(config: &RuntimeConfig) -> anyhow::Result<Backends> {
         object_store,
         secrets,
         databases: managed_databases(config)?,
-        previews: previews(config).await?,
         plan: None,
     })
 }
@@ -229,24 +228,6 @@ fn control_database_on(
     same_server
         .then(|| control.get_database()?.parse().ok())
         .flatten()
-}
-
-async fn previews(config: &RuntimeConfig) -> anyhow::Result<Option<Arc<dyn PreviewServices>>> {
-    let Some(region) = &config.cloud_run_region else {
-        return Ok(Some(Arc::new(SkippedPreviews)));
-    };
-    #[cfg(feature = "cloud-run")]
-    return Ok(Some(Arc::new(
-        crate::backends::previews::CloudRunPreviews::connect(
-            config.project.clone(),
-            region.clone(),
-        )
-        .await
-        .context("building the Cloud Run client (CLOUD_RUN_REGION)")?,
-    )));
-    // The config refuses CLOUD_RUN_REGION in a binary built without the client.
-    #[cfg(not(feature = "cloud-run"))]
-    anyhow::bail!("CLOUD_RUN_REGION={region}: built without the `shared/cloud-run` feature")
 }
 
 async fn secret_manager(config: &RuntimeConfig) -> anyhow::Result<Arc<dyn SecretStore>> {

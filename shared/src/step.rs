@@ -6,8 +6,7 @@
 
 use crate::{
     backends::{
-        databases::DbError, object_store::StoreError, previews::PreviewError,
-        publisher::PublishError, secrets::SecretError,
+        databases::DbError, object_store::StoreError, publisher::PublishError, secrets::SecretError,
     },
     MissingBackend,
 };
@@ -49,7 +48,7 @@ macro_rules! from_classified {
         }
     )+};
 }
-from_classified!(DbError, SecretError, PreviewError, StoreError);
+from_classified!(DbError, SecretError, StoreError);
 
 impl From<PublishError> for StepError {
     fn from(error: PublishError) -> Self {

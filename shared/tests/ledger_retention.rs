@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared::ledger::{Ledger, MIGRATOR};
+use shared::{ledger::Ledger, migrations::MIGRATOR};
 use testbed::Postgres;
 
 #[tokio::test]

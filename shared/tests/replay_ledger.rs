@@ -34,7 +34,10 @@ async fn a_real_replay_of_a_handled_event_is_a_duplicate_unless_forced() {
     let url = postgres.fresh_database().await;
     // The deploy migrates (`SERVICE migrate`); replay, like serving, does not.
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-    shared::ledger::MIGRATOR.run(&pool).await.expect("migrate");
+    shared::migrations::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate");
     pool.close().await;
     let env = Env::from_pairs([
         ("DATABASE_URL", url),

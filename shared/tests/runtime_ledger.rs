@@ -11,7 +11,8 @@ use std::{
 use reqwest::StatusCode;
 use shared::{
     backends::{publisher::RecordingPublisher, Plan},
-    ledger::{Claim, Ledger, MIGRATOR},
+    ledger::{Claim, Ledger},
+    migrations::MIGRATOR,
 };
 use support::{counting_handler, ctx, options, ping, post, push_body, spawn};
 use testbed::Postgres;

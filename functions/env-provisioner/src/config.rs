@@ -3,7 +3,7 @@
 use events::{HumanDuration, Tier};
 use shared::env::{ConfigError, Env};
 
-use crate::storage::Storage;
+use crate::{previews::Previews, storage::Storage};
 
 /// Every setting, with its variable in the README's table.
 #[derive(Debug, Clone)]
@@ -22,6 +22,9 @@ pub struct Config {
     pub preview_max_instances: u32,
     /// `PREVIEW_SERVICE_ACCOUNT`: the identity preview services run as.
     pub preview_service_account: Option<String>,
+    /// `CLOUD_RUN_REGION`: deploy preview services to Cloud Run in this region; unset, they
+    /// are skipped. The backend is this service's alone, built on first use.
+    pub previews: Previews,
     /// `GOOGLE_CLOUD_PROJECT`: names the secret's resource in `environment.ready`.
     pub project: String,
     /// `OBJECT_STORE_URL`: shown with the prefix in `environment.ready`.
@@ -57,6 +60,7 @@ impl Config {
             ],
             preview_max_instances: env.parse_or("PREVIEW_MAX_INSTANCES", 2)?,
             preview_service_account: env.optional("PREVIEW_SERVICE_ACCOUNT"),
+            previews: Previews::from_env(env, &project),
             storage: Storage::from_env(env, &project)?,
             project,
             object_store_url: env.optional("OBJECT_STORE_URL").unwrap_or_default(),

@@ -1,10 +1,10 @@
 //! Each step's side effect: what `environment.requested` creates, one step at a time. Every
 //! step may run again after a crash and must then end as if it had run once.
 
+use crate::previews::{Deployment, PreviewSpec};
 use events::environment::EnvironmentRequested;
 use events::names::LoginSlot;
 use events::Event;
-use shared::backends::previews::{Deployment, PreviewSpec};
 use shared::credential::Credential;
 use shared::Ctx;
 
@@ -72,7 +72,7 @@ pub async fn create(
                 service_account: config.preview_service_account.clone(),
             };
             let pool = ctx.control_db().map_err(missing)?;
-            let (key, value) = match ctx.previews().map_err(missing)?.deploy(&spec).await? {
+            let (key, value) = match config.previews.backend(ctx).await?.deploy(&spec).await? {
                 Deployment::Deployed { url } => ("service_url", url),
                 Deployment::Skipped { reason } => ("service_skipped", reason),
             };

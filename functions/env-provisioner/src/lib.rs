@@ -13,6 +13,7 @@ pub mod fault;
 pub mod inventory;
 mod labels;
 mod objects;
+pub mod previews;
 mod provision;
 mod request;
 mod requests;

@@ -4,5 +4,5 @@
 
 use sqlx::migrate::Migrator;
 
-/// This service's migrations alone; `shared::ledger::control_migrator` adds the runtime's.
+/// This service's migrations alone; `shared::migrations::control_migrator` adds the runtime's.
 pub static MIGRATOR: Migrator = sqlx::migrate!();

@@ -75,7 +75,7 @@ pub async fn remove(
     let (name, tier) = (&record.name, record.tier);
     match step {
         ProvisionStep::Service => {
-            ctx.previews().map_err(missing)?.delete(name).await?;
+            config.previews.backend(ctx).await?.delete(name).await?;
         }
         ProvisionStep::Objects => {
             if let Some(place) = objects::place_of(ctx, config, record).await? {

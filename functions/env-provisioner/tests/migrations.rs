@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use shared::ledger::{control_migrator, VersionClash};
+use shared::migrations::{control_migrator, VersionClash};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use testbed::{PgAuth, ServiceStack};
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use shared::ledger::control_migrator;
+use shared::migrations::control_migrator;
 use sqlx::migrate::Migrator;
 use testbed::{PgAuth, ServiceStack};
 

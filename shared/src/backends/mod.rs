@@ -4,7 +4,6 @@
 
 pub mod databases;
 pub mod object_store;
-pub mod previews;
 pub mod publisher;
 pub mod secrets;
 

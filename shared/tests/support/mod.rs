@@ -108,7 +108,6 @@ pub fn ctx(publisher: Arc<dyn Publisher>) -> Ctx {
         object_store: None,
         secrets: None,
         databases: None,
-        previews: None,
         plan: None::<Plan>,
     })
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use env_provisioner::previews::CloudRunPreviews;
 use google_cloud_gax::error::rpc::{Code, Status};
 use google_cloud_gax::options::RequestOptions;
 use google_cloud_gax::response::Response;
@@ -14,7 +15,6 @@ use google_cloud_run_v2::model::{
     CreateServiceRequest, DeleteServiceRequest, GetServiceRequest, Service,
 };
 use google_cloud_run_v2::{stub, Error, Result};
-use shared::backends::previews::CloudRunPreviews;
 
 pub const PARENT: &str = "projects/acme/locations/europe-west1";
 

@@ -10,12 +10,12 @@ pub mod gcs_labels;
 
 use std::{collections::BTreeMap, ops::Deref, sync::Arc};
 
+use env_provisioner::previews::{PreviewServices, Previews, SkippedPreviews};
 use env_provisioner::{fault, Config, ProvisionError, ProvisionerEvent};
 use events::names::EnvName;
 use shared::backends::{
     databases::PostgresAdmin,
     object_store::{self, FileStore, ObjectStore},
-    previews::{PreviewServices, SkippedPreviews},
     publisher::RecordingPublisher,
     secrets::LocalSecretStore,
     Plan,
@@ -64,7 +64,8 @@ impl Stack {
     ) -> Self {
         let base = ServiceStack::builder()
             .migrations(
-                shared::ledger::control_migrator(&env_provisioner::migrations::MIGRATOR).unwrap(),
+                shared::migrations::control_migrator(&env_provisioner::migrations::MIGRATOR)
+                    .unwrap(),
             )
             .with_object_store()
             .build()
@@ -91,7 +92,9 @@ impl Stack {
             ),
         };
         pairs.extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
-        let config = Arc::new(Config::from_env(&Env::from_pairs(pairs)).expect("config"));
+        let mut config = Config::from_env(&Env::from_pairs(pairs)).expect("config");
+        config.previews = Previews::with_backend(previews);
+        let config = Arc::new(config);
         let ctx = Ctx::new(Backends {
             service: "env-provisioner".into(),
             events_topic: "events".into(),
@@ -100,7 +103,6 @@ impl Stack {
             object_store: Some(store),
             secrets: Some(Arc::new(LocalSecretStore::new(base.control.clone()))),
             databases: Some(Arc::new(admin.clone())),
-            previews: Some(previews),
             plan: None,
         });
         Self {

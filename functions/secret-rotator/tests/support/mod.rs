@@ -52,7 +52,8 @@ impl Stack {
         // production's (8 connections, connected on demand), so the tests meet its limits.
         let base = ServiceStack::builder()
             .migrations(
-                shared::ledger::control_migrator(&secret_rotator::migrations::MIGRATOR).unwrap(),
+                shared::migrations::control_migrator(&secret_rotator::migrations::MIGRATOR)
+                    .unwrap(),
             )
             .build()
             .await;
@@ -69,7 +70,6 @@ impl Stack {
             object_store: None,
             secrets: Some(store.clone()),
             databases: Some(Arc::new(admin.clone())),
-            previews: None,
             plan: None,
         });
         Self {

@@ -5,21 +5,25 @@
 //! implementation, [`SkippedPreviews`], deploys nothing and says so: its
 //! [`Deployment::Skipped`] reason travels in `environment.ready` and in the control state,
 //! so nobody mistakes a local environment for one with a running service.
-//! [`DryRunPreviews`] records into a plan.
+//! [`DryRunPreviews`] records into a plan. [`Previews`] picks one of them for a delivery.
+//!
+//! Only this service deploys previews, so the backend lives here rather than in `shared`'s
+//! `Backends`, and only this binary links the Cloud Run client.
 
-#[cfg(feature = "cloud-run")]
 mod cloud_run;
 mod local;
+mod pick;
 
-#[cfg(feature = "cloud-run")]
 pub use cloud_run::CloudRunPreviews;
-pub use local::{DryRunPreviews, SkippedPreviews};
+pub use local::{DryRunPreviews, SkippedPreviews, SKIPPED_REASON};
+pub use pick::Previews;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use events::labels::{self, Labels};
 use events::names::EnvName;
+use shared::step::StepError;
 
 /// The env var under which a preview service finds its database credentials (the JSON of
 /// the environment's credentials secret, alias `current`).
@@ -86,6 +90,15 @@ impl PreviewError {
     /// Whether a retry may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, PreviewError::Unavailable { .. })
+    }
+}
+
+impl From<PreviewError> for StepError {
+    fn from(error: PreviewError) -> Self {
+        Self {
+            retryable: error.is_retryable(),
+            reason: error.to_string(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use events::names::EnvName;
 use serde_json::json;
 
 use super::{Deployment, PreviewError, PreviewServices, PreviewSpec};
-use crate::backends::Plan;
+use shared::backends::Plan;
 
 /// The local stack's preview services: none. Deploys report [`Deployment::Skipped`].
 #[derive(Debug, Clone, Default)]

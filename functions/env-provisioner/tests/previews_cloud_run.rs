@@ -5,6 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use env_provisioner::previews::{
+    CloudRunPreviews, Deployment, PreviewError, PreviewServices, PreviewSpec,
+};
 use events::names::EnvName;
 use google_cloud_gax::error::rpc::{Code, Status};
 use google_cloud_gax::options::RequestOptions;
@@ -13,9 +16,6 @@ use google_cloud_longrunning::model::Operation;
 use google_cloud_run_v2::client::Services;
 use google_cloud_run_v2::model::*;
 use google_cloud_run_v2::{stub, Error, Result};
-use shared::backends::previews::{
-    CloudRunPreviews, Deployment, PreviewError, PreviewServices, PreviewSpec,
-};
 
 const PARENT: &str = "projects/acme/locations/europe-west1";
 const URL: &str = "https://env-shop-abc-ew.a.run.app";
