@@ -61,8 +61,7 @@ fn buckets(ctx: &Ctx, mode: &BucketMode) -> Arc<dyn Buckets> {
 }
 
 fn is_ours(labels: &BTreeMap<String, String>, name: &EnvName) -> bool {
-    labels.get("managed-by").map(String::as_str) == Some("groundskeeper")
-        && labels.get("environment").map(String::as_str) == Some(name.as_str())
+    events::labels::belongs_to_environment(labels, name.as_str())
 }
 
 /// `k=v, k=v`, or `none`.
