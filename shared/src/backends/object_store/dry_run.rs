@@ -63,29 +63,24 @@ impl ObjectStore for DryRunStore {
     async fn put_stream(
         &self,
         key: &str,
-        mut reader: ByteReader,
+        reader: ByteReader,
         content_type: &str,
     ) -> Result<u64, StoreError> {
         validate_key(key)?;
-        // Drained (not stored) so a producer writing into a pipe is not left blocked.
-        let mut size = 0u64;
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let n = reader
-                .read(&mut buffer)
-                .await
-                .map_err(|e| StoreError::Backend {
-                    backend: "dry-run",
-                    key: key.to_owned(),
-                    reason: e.to_string(),
-                })?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-        }
+        let size = drain(key, reader).await?;
         self.record_put(key, size, content_type);
         Ok(size)
+    }
+
+    /// Recorded as a plain put: the dry run cannot know whether the real write would be
+    /// refused, and a plan shows what would be attempted.
+    async fn put_stream_if_absent(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+    ) -> Result<u64, StoreError> {
+        self.put_stream(key, reader, content_type).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
@@ -109,5 +104,26 @@ impl ObjectStore for DryRunStore {
         self.plan
             .record(json!({"backend": "object_store", "action": "delete", "key": key}));
         Ok(())
+    }
+}
+
+/// Reads `reader` to its end and counts the bytes. Drained (not stored) so a producer
+/// writing into a pipe is not left blocked.
+async fn drain(key: &str, mut reader: ByteReader) -> Result<u64, StoreError> {
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader
+            .read(&mut buffer)
+            .await
+            .map_err(|e| StoreError::Backend {
+                backend: "dry-run",
+                key: key.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if n == 0 {
+            return Ok(size);
+        }
+        size += n as u64;
     }
 }

@@ -1,5 +1,6 @@
 //! `file:///path`: objects are files under a root directory. Writes go to a temp file in
-//! the target directory and are renamed into place, so readers never see a partial object.
+//! the target directory and are renamed into place, so readers never see a partial object;
+//! create-only writes hard-link the temp file instead, which never replaces an object.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -40,11 +41,13 @@ impl FileStore {
         Ok(self.root.join(key))
     }
 
-    /// Writes through a temp file next to the target, then renames it into place.
+    /// Writes through a temp file next to the target, then moves it into place: renamed
+    /// over any old object, or (`create_only`) hard-linked, which fails instead of replacing.
     async fn write_atomically(
         &self,
         key: &str,
         reader: &mut ByteReader,
+        create_only: bool,
     ) -> Result<u64, StoreError> {
         let path = self.path(key)?;
         let fail = |e: std::io::Error| backend_error(key, e);
@@ -56,14 +59,27 @@ impl FileStore {
             let n = tokio::io::copy(reader, &mut file).await?;
             file.flush().await?;
             file.sync_all().await?;
-            tokio::fs::rename(&temp, &path).await?;
+            if create_only {
+                // link(2) is atomic and never replaces: another replica's object wins.
+                tokio::fs::hard_link(&temp, &path).await?;
+                tokio::fs::remove_file(&temp).await?;
+                // The new name is durable only once the directory entry is.
+                tokio::fs::File::open(dir).await?.sync_all().await?;
+            } else {
+                tokio::fs::rename(&temp, &path).await?;
+            }
             Ok::<u64, std::io::Error>(n)
         }
         .await;
         if written.is_err() {
             let _ = tokio::fs::remove_file(&temp).await;
         }
-        written.map_err(fail)
+        written.map_err(|e| match e.kind() {
+            ErrorKind::AlreadyExists if create_only => StoreError::AlreadyExists {
+                key: key.to_owned(),
+            },
+            _ => fail(e),
+        })
     }
 }
 
@@ -79,7 +95,9 @@ fn backend_error(key: &str, error: std::io::Error) -> StoreError {
 impl ObjectStore for FileStore {
     async fn put(&self, key: &str, bytes: Bytes, _content_type: &str) -> Result<(), StoreError> {
         let mut reader: ByteReader = Box::new(std::io::Cursor::new(bytes));
-        self.write_atomically(key, &mut reader).await.map(|_| ())
+        self.write_atomically(key, &mut reader, false)
+            .await
+            .map(|_| ())
     }
 
     async fn put_stream(
@@ -88,7 +106,16 @@ impl ObjectStore for FileStore {
         mut reader: ByteReader,
         _content_type: &str,
     ) -> Result<u64, StoreError> {
-        self.write_atomically(key, &mut reader).await
+        self.write_atomically(key, &mut reader, false).await
+    }
+
+    async fn put_stream_if_absent(
+        &self,
+        key: &str,
+        mut reader: ByteReader,
+        _content_type: &str,
+    ) -> Result<u64, StoreError> {
+        self.write_atomically(key, &mut reader, true).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {

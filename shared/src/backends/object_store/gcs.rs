@@ -103,6 +103,51 @@ impl GcsStore {
     }
 }
 
+impl GcsStore {
+    /// Streams `reader` to `key`; `create_only` makes Cloud Storage itself refuse the write
+    /// when any live object exists there (precondition `ifGenerationMatch=0`), so the check
+    /// cannot race with another replica.
+    async fn upload(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+        create_only: bool,
+    ) -> Result<u64, StoreError> {
+        validate_key(key)?;
+        let source = ReaderSource {
+            reader: Mutex::new(reader),
+        };
+        let mut write = self
+            .clients(key)
+            .await?
+            .storage
+            .write_object(self.bucket_path(), self.object_name(key), source)
+            .set_content_type(content_type);
+        if create_only {
+            write = write.set_if_generation_match(0);
+        }
+        let object = write.send_buffered().await.map_err(|e| {
+            if create_only && is_precondition_failed(&e) {
+                StoreError::AlreadyExists {
+                    key: key.to_owned(),
+                }
+            } else {
+                Self::fail(key, e)
+            }
+        })?;
+        u64::try_from(object.size).map_err(|e| Self::fail(key, e))
+    }
+}
+
+fn is_precondition_failed(error: &google_cloud_storage::Error) -> bool {
+    use google_cloud_gax::error::rpc::Code;
+    error.http_status_code() == Some(412)
+        || error
+            .status()
+            .is_some_and(|s| s.code == Code::FailedPrecondition)
+}
+
 fn is_not_found(error: &google_cloud_storage::Error) -> bool {
     use google_cloud_gax::error::rpc::Code;
     error.http_status_code() == Some(404)
@@ -162,20 +207,16 @@ impl ObjectStore for GcsStore {
         reader: ByteReader,
         content_type: &str,
     ) -> Result<u64, StoreError> {
-        validate_key(key)?;
-        let source = ReaderSource {
-            reader: Mutex::new(reader),
-        };
-        let object = self
-            .clients(key)
-            .await?
-            .storage
-            .write_object(self.bucket_path(), self.object_name(key), source)
-            .set_content_type(content_type)
-            .send_buffered()
-            .await
-            .map_err(|e| Self::fail(key, e))?;
-        u64::try_from(object.size).map_err(|e| Self::fail(key, e))
+        self.upload(key, reader, content_type, false).await
+    }
+
+    async fn put_stream_if_absent(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+    ) -> Result<u64, StoreError> {
+        self.upload(key, reader, content_type, true).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {

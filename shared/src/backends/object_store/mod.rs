@@ -78,10 +78,17 @@ pub enum StoreError {
         /// What the backend said.
         reason: String,
     },
+    /// A create-only write found an object already under the key; nothing was written.
+    #[error("object `{key}` already exists; it is never overwritten")]
+    AlreadyExists {
+        /// The key as given.
+        key: String,
+    },
 }
 
 impl StoreError {
-    /// Whether a retry may succeed: a backend failure may be passing; a bad URL or key is not.
+    /// Whether a retry may succeed: a backend failure may be passing; a bad URL or key is not,
+    /// and neither is a create-only write that found an object (the retry would find it too).
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Backend { .. })
     }
@@ -97,6 +104,17 @@ pub trait ObjectStore: Send + Sync {
     /// Streams everything `reader` yields to `key` and returns the number of bytes written.
     /// The object appears only once the stream ended without error.
     async fn put_stream(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+    ) -> Result<u64, StoreError>;
+
+    /// Like [`put_stream`](Self::put_stream), but only creates: when an object already
+    /// exists under `key` it fails with [`StoreError::AlreadyExists`] and leaves that object
+    /// as it was. The check and the write are one atomic step in the backend, so two
+    /// replicas racing on the same key cannot both succeed.
+    async fn put_stream_if_absent(
         &self,
         key: &str,
         reader: ByteReader,
