@@ -1,6 +1,8 @@
 //! One behaviour test for every object store: `file://` on a temp dir and `gs://` on
 //! fake-gcs-server through the official client. Plus what only one of them can show.
 
+mod failing_reader;
+use failing_reader::FailingReader;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -256,27 +258,6 @@ async fn bad_urls_are_refused_with_the_reason() {
             err.to_string().contains(needle) && err.to_string().contains(url),
             "{url}: {err}"
         );
-    }
-}
-
-/// Yields `left` bytes, then an error, like a dump process that crashed midway.
-struct FailingReader {
-    left: usize,
-}
-
-impl tokio::io::AsyncRead for FailingReader {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        if self.left == 0 {
-            return std::task::Poll::Ready(Err(std::io::Error::other("dump crashed")));
-        }
-        let n = self.left.min(buf.remaining());
-        buf.put_slice(&vec![b'x'; n]);
-        self.left -= n;
-        std::task::Poll::Ready(Ok(()))
     }
 }
 

@@ -2,6 +2,8 @@
 //! on the local file store and on Cloud Storage (fake-gcs-server, which does not enforce the
 //! generation precondition, so only the upload and failure paths are checked there).
 
+mod failing_reader;
+use failing_reader::FailingReader;
 use shared::backends::object_store::{self, DryRunStore, FileStore, ObjectStore, StoreError};
 use shared::backends::Plan;
 use testbed::{unique_name, FakeGcs};
@@ -109,25 +111,4 @@ async fn dry_run_records_a_create_only_write_as_a_put() {
             serde_json::json!({"backend": "object_store", "action": "put", "key": "backups/db.dump", "size": 3, "content_type": "application/gzip"})
         ]
     );
-}
-
-/// Yields `left` bytes, then an error, like a dump process that crashed midway.
-struct FailingReader {
-    left: usize,
-}
-
-impl tokio::io::AsyncRead for FailingReader {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        if self.left == 0 {
-            return std::task::Poll::Ready(Err(std::io::Error::other("dump crashed")));
-        }
-        let n = self.left.min(buf.remaining());
-        buf.put_slice(&vec![b'x'; n]);
-        self.left -= n;
-        std::task::Poll::Ready(Ok(()))
-    }
 }
