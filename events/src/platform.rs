@@ -152,7 +152,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: "backup-runner",
         summary: "streams a verified logical dump of every managed database to object storage in the backup window, applies retention, restores",
-        built: false,
+        built: true,
         topics: &["backup-window"],
         roles: &[
             "roles/cloudsql.client",

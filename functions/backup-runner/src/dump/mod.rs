@@ -1,0 +1,36 @@
+//! One logical dump of one database, consistent and checksummed as it streams.
+//!
+//! The steps: [`select_pg_dump`] picks a `pg_dump` able to dump the server, [`Snapshot::take`]
+//! opens a REPEATABLE READ transaction, exports its snapshot and counts every table's rows in
+//! it, and [`Snapshot::dump`] runs `pg_dump --snapshot` against that same snapshot while the
+//! transaction stays open, so the archive and the counts describe the same instant.
+//! [`dump_database`] does all three.
+
+mod error;
+mod select;
+mod snapshot;
+mod stream;
+mod target;
+
+pub use error::DumpError;
+pub use select::{discover_pg_dumps, pg_dump_major, select_pg_dump, PgDump};
+pub use snapshot::Snapshot;
+pub use stream::{run_pg_dump, DumpReport, StreamSummary};
+pub use target::Target;
+
+use std::path::Path;
+
+use tokio::io::AsyncWrite;
+
+/// Dumps `target` into `sink` with the newest installed `pg_dump` that can dump its server
+/// (`configured` first, then `PATH`, then `/usr/lib/postgresql/*/bin`).
+pub async fn dump_database<W: AsyncWrite + Unpin>(
+    target: &Target,
+    configured: Option<&Path>,
+    sink: &mut W,
+) -> Result<DumpReport, DumpError> {
+    let snapshot = Snapshot::take(target).await?;
+    let installed = discover_pg_dumps(configured).await;
+    let pg_dump = select_pg_dump(&installed, snapshot.server_version_num())?;
+    snapshot.dump(&pg_dump, target, sink).await
+}

@@ -1,0 +1,106 @@
+//! The instant a dump describes: an exported snapshot, held open, with exact row counts.
+
+use std::collections::BTreeMap;
+
+use sqlx::{Connection, PgConnection, Row};
+use tokio::io::AsyncWrite;
+
+use super::{run_pg_dump, DumpError, DumpReport, PgDump, Target};
+
+/// Every ordinary table of the user schemas, named as `format('%I.%I')` quotes it so the
+/// name is unambiguous and safe to splice into SQL.
+const TABLES: &str = "SELECT format('%I.%I', n.nspname, c.relname) AS name \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' \
+       AND n.nspname NOT LIKE 'pg\\_%' \
+     ORDER BY 1";
+
+/// An open REPEATABLE READ transaction whose snapshot is exported for `pg_dump`.
+///
+/// The exported snapshot is usable only while the exporting transaction is open, so the
+/// connection is held here until [`Snapshot::dump`] has finished.
+pub struct Snapshot {
+    conn: PgConnection,
+    id: String,
+    server_version_num: u32,
+    row_counts: BTreeMap<String, i64>,
+}
+
+impl Snapshot {
+    /// Opens the transaction, exports its snapshot and counts each table's rows in it.
+    pub async fn take(target: &Target) -> Result<Self, DumpError> {
+        let mut conn = PgConnection::connect_with(&target.connect_options()).await?;
+        // A raw BEGIN (not sqlx's transaction guard) because the transaction must outlive
+        // this function; dropping the connection ends it either way.
+        sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut conn)
+            .await?;
+        // The first query fixes the transaction's snapshot: export it before anything else.
+        let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut conn)
+            .await?;
+        let version: String = sqlx::query_scalar("SHOW server_version_num")
+            .fetch_one(&mut conn)
+            .await?;
+        let server_version_num = version.trim().parse().map_err(|_| {
+            sqlx::Error::Protocol(format!("server_version_num is not a number: {version}"))
+        })?;
+        let tables: Vec<String> = sqlx::query(TABLES)
+            .fetch_all(&mut conn)
+            .await?
+            .iter()
+            .map(|row| row.get("name"))
+            .collect();
+        let mut row_counts = BTreeMap::new();
+        for table in tables {
+            // `table` was quoted by the server's format('%I.%I'), never assembled from raw
+            // names here.
+            let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&mut conn)
+                .await?;
+            row_counts.insert(table, count);
+        }
+        Ok(Self {
+            conn,
+            id,
+            server_version_num,
+            row_counts,
+        })
+    }
+
+    /// The exported snapshot's identifier (`pg_dump --snapshot`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The server's `server_version_num` (150010 for 15.10).
+    pub fn server_version_num(&self) -> u32 {
+        self.server_version_num
+    }
+
+    /// Exact row counts per table (`schema.table`, quoted as `%I.%I`) in the snapshot.
+    pub fn row_counts(&self) -> &BTreeMap<String, i64> {
+        &self.row_counts
+    }
+
+    /// Runs `pg_dump` on this snapshot into `sink`, then ends the transaction.
+    pub async fn dump<W: AsyncWrite + Unpin>(
+        mut self,
+        pg_dump: &PgDump,
+        target: &Target,
+        sink: &mut W,
+    ) -> Result<DumpReport, DumpError> {
+        let summary = run_pg_dump(pg_dump, target, &self.id, sink).await?;
+        // Read only: nothing to commit; closing releases the snapshot.
+        sqlx::query("ROLLBACK").execute(&mut self.conn).await?;
+        self.conn.close().await?;
+        Ok(DumpReport {
+            sha256_hex: summary.sha256_hex,
+            crc32c: summary.crc32c,
+            size: summary.size,
+            pg_dump_version: pg_dump.version.clone(),
+            server_version: self.server_version_num,
+            row_counts: self.row_counts,
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! The database to dump and how to reach it.
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::PgConnectOptions;
+
+/// Where the database is. The password stays wrapped: it reaches `pg_dump` only through
+/// its environment (`PGPASSWORD`), never a command line, log or error.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Role to connect as.
+    pub user: String,
+    /// Its password, if the server asks for one.
+    pub password: Option<SecretString>,
+    /// Database name.
+    pub database: String,
+}
+
+impl Target {
+    /// Options for the snapshot connection.
+    pub(crate) fn connect_options(&self) -> PgConnectOptions {
+        let options = PgConnectOptions::new()
+            .host(&self.host)
+            .port(self.port)
+            .username(&self.user)
+            .database(&self.database);
+        match &self.password {
+            Some(password) => options.password(password.expose_secret()),
+            None => options,
+        }
+    }
+
+    /// The libpq environment for `pg_dump` (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+    /// `PGDATABASE`).
+    pub(crate) fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("PGHOST", self.host.clone()),
+            ("PGPORT", self.port.to_string()),
+            ("PGUSER", self.user.clone()),
+            ("PGDATABASE", self.database.clone()),
+        ];
+        if let Some(password) = &self.password {
+            env.push(("PGPASSWORD", password.expose_secret().to_owned()));
+        }
+        env
+    }
+}
