@@ -20,12 +20,12 @@ pub enum DumpError {
     /// `pg_dump` could not be started or its output could not be read.
     #[error("running pg_dump: {0}")]
     Spawn(#[source] std::io::Error),
-    /// `pg_dump` exited unsuccessfully; `last_line` is the last line of its stderr.
+    /// `pg_dump` exited unsuccessfully; `last_line` is its last error line on stderr.
     #[error("pg_dump failed ({status}): {last_line}")]
     PgDumpFailed {
         /// Its exit status.
         status: std::process::ExitStatus,
-        /// The last non-empty line it wrote to stderr.
+        /// The last error line it wrote to stderr (or its last line).
         last_line: String,
     },
     /// `pg_dump` succeeded but did not write a custom-format archive.

@@ -67,7 +67,9 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
         .kill_on_drop(true);
     let mut child = command.spawn().map_err(DumpError::Spawn)?;
     let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(DumpError::Spawn(std::io::Error::other("pg_dump pipes missing")));
+        return Err(DumpError::Spawn(std::io::Error::other(
+            "pg_dump pipes missing",
+        )));
     };
     // Drained concurrently: a pg_dump blocked on a full stderr pipe would never finish stdout.
     let stderr_tail = tokio::spawn(read_tail(stderr));
@@ -131,13 +133,15 @@ async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
     tail
 }
 
-/// The last non-empty stderr line, with the password masked should libpq ever echo it.
+/// The last error line of stderr (else its last non-empty line), with the password masked should libpq ever echo it.
 fn last_line(stderr: &[u8], target: &Target) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
+    // pg_dump follows its error with "detail: Query was: …"; the error line says why.
+    let mut lines = text.lines().rev().filter(|line| !line.trim().is_empty());
+    let line = lines
+        .clone()
+        .find(|line| line.contains("error:"))
+        .or_else(|| lines.next())
         .unwrap_or("(no output)")
         .trim()
         .to_owned();
