@@ -1,5 +1,6 @@
 //! One dump against a real PostgreSQL: a custom-format archive whose checksums match the
 //! bytes the sink received, and row counts and contents that are the snapshot's.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,5 @@
 //! Choosing a pg_dump: it must be at least the server's major version.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::path::PathBuf;
 

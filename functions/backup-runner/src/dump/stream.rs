@@ -82,7 +82,7 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
             last_line: last_line(&stderr, target),
         });
     }
-    Ok(summary?)
+    summary
 }
 
 /// Copies `source` to `sink` in fixed chunks, hashing as it goes. The header check's
