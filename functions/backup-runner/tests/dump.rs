@@ -46,6 +46,10 @@ fn expected_counts(items: i64) -> BTreeMap<String, i64> {
     ])
 }
 
+async fn scalar(conn: &mut PgConnection, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
+}
+
 async fn pg_dump_for(snapshot_version: u32) -> PgDump {
     select_pg_dump(&discover_pg_dumps(None).await, snapshot_version).unwrap()
 }
@@ -83,10 +87,7 @@ async fn rows_committed_after_the_snapshot_are_neither_counted_nor_dumped() {
         .execute(&mut other)
         .await
         .unwrap();
-    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(&mut other)
-        .await
-        .unwrap();
+    let live = scalar(&mut other, "SELECT count(*) FROM items").await;
     assert_eq!(live, 35, "the late rows are committed");
 
     let pg_dump = pg_dump_for(snapshot.server_version_num()).await;
@@ -106,14 +107,12 @@ async fn rows_committed_after_the_snapshot_are_neither_counted_nor_dumped() {
         .unwrap();
     assert!(restore.status.success(), "{restore:?}");
     let mut restored = PgConnection::connect(&scratch).await.unwrap();
-    let items: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(&mut restored)
-        .await
-        .unwrap();
-    let late: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE label = 'late'")
-        .fetch_one(&mut restored)
-        .await
-        .unwrap();
+    let items = scalar(&mut restored, "SELECT count(*) FROM items").await;
+    let late = scalar(
+        &mut restored,
+        "SELECT count(*) FROM items WHERE label = 'late'",
+    )
+    .await;
     assert_eq!((items, late), (30, 0));
 }
 
