@@ -38,8 +38,15 @@ async fn database_with_password(pg: &Postgres) -> Target {
     }
 }
 
-#[tokio::test]
-async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password() {
+/// A running PostgreSQL (kept alive by the caller), the target, an empty directory store
+/// and the window's location.
+async fn setup() -> (
+    Postgres,
+    Target,
+    tempfile::TempDir,
+    CreateOnlyDir,
+    BackupLocation,
+) {
     let pg = Postgres::start().await;
     let target = database_with_password(&pg).await;
     let dir = tempfile::tempdir().unwrap();
@@ -47,6 +54,12 @@ async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password(
     let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
     let location =
         BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
+    (pg, target, dir, store, location)
+}
+
+#[tokio::test]
+async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password() {
+    let (_pg, target, dir, store, location) = setup().await;
 
     let manifest = back_up(&store, &location, &target, None, Tier::Dev, "w-20260307")
         .await
@@ -88,13 +101,7 @@ async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password(
 
 #[tokio::test]
 async fn a_second_backup_of_the_same_window_is_refused_and_the_first_stays() {
-    let pg = Postgres::start().await;
-    let target = database_with_password(&pg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = CreateOnlyDir::new(dir.path());
-    let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
-    let location =
-        BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
+    let (_pg, target, dir, store, location) = setup().await;
     back_up(&store, &location, &target, None, Tier::Dev, "w1")
         .await
         .unwrap();
@@ -117,15 +124,7 @@ async fn a_second_backup_of_the_same_window_is_refused_and_the_first_stays() {
 
 #[tokio::test]
 async fn a_failed_dump_leaves_no_object_and_no_manifest() {
-    let pg = Postgres::start().await;
-    let mut target = database_with_password(&pg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = CreateOnlyDir::new(dir.path());
-    let location = BackupLocation::for_window(
-        "pr-7".parse().unwrap(),
-        "app_db".parse().unwrap(),
-        Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap(),
-    );
+    let (_pg, mut target, dir, store, location) = setup().await;
     target.database = "no_such_database".into();
     let error = back_up(&store, &location, &target, None, Tier::Dev, "w1")
         .await
