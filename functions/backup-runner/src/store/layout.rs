@@ -123,4 +123,9 @@ impl BackupLocation {
     pub fn manifest_key(&self) -> String {
         format!("{}.manifest.json", self.stem())
     }
+
+    /// The verification record's key, beside the manifest (written once the dump restored).
+    pub fn verification_key(&self) -> String {
+        format!("{}.verification.json", self.stem())
+    }
 }
