@@ -6,7 +6,10 @@
 
 use schemars::{JsonSchema, Schema};
 
-use crate::backup::{BackupCompleted, BackupFailed, BackupRequested, BackupWindow};
+use crate::backup::{
+    BackupCompleted, BackupFailed, BackupOverdue, BackupRequested, BackupRestored, BackupSkipped,
+    BackupVerified, BackupWindow, RestoreRequested, VerifyRequested,
+};
 use crate::downscale::{DownscaleApplied, DownscaleResumed};
 use crate::environment::{
     EnvironmentDeleted, EnvironmentFailed, EnvironmentReady, EnvironmentRequested,
@@ -47,6 +50,12 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<BackupRequested>(),
         entry::<BackupCompleted>(),
         entry::<BackupFailed>(),
+        entry::<VerifyRequested>(),
+        entry::<BackupVerified>(),
+        entry::<BackupSkipped>(),
+        entry::<BackupOverdue>(),
+        entry::<RestoreRequested>(),
+        entry::<BackupRestored>(),
         entry::<DownscaleApplied>(),
         entry::<DownscaleResumed>(),
     ]

@@ -40,6 +40,18 @@ pub const BACKUP_REQUESTED: &str = "dev.groundskeeper.backup.requested.v1";
 pub const BACKUP_COMPLETED: &str = "dev.groundskeeper.backup.completed.v1";
 /// A backup failed ([`crate::backup::BackupFailed`]).
 pub const BACKUP_FAILED: &str = "dev.groundskeeper.backup.failed.v1";
+/// Verify one stored backup by restoring it ([`crate::backup::VerifyRequested`]).
+pub const BACKUP_VERIFY_REQUESTED: &str = "dev.groundskeeper.backup.verify.requested.v1";
+/// A backup restored and matched its manifest ([`crate::backup::BackupVerified`]).
+pub const BACKUP_VERIFIED: &str = "dev.groundskeeper.backup.verified.v1";
+/// A window's backup did not start in its start window ([`crate::backup::BackupSkipped`]).
+pub const BACKUP_SKIPPED: &str = "dev.groundskeeper.backup.skipped.v1";
+/// A database's newest verified backup is too old ([`crate::backup::BackupOverdue`]).
+pub const BACKUP_OVERDUE: &str = "dev.groundskeeper.backup.overdue.v1";
+/// Restore a backup into a new database ([`crate::backup::RestoreRequested`]).
+pub const BACKUP_RESTORE_REQUESTED: &str = "dev.groundskeeper.backup.restore.requested.v1";
+/// A backup was restored ([`crate::backup::BackupRestored`]).
+pub const BACKUP_RESTORED: &str = "dev.groundskeeper.backup.restored.v1";
 
 /// Budget guard scaled resources down ([`crate::downscale::DownscaleApplied`]).
 pub const DOWNSCALE_APPLIED: &str = "dev.groundskeeper.downscale.applied.v1";
@@ -64,6 +76,12 @@ pub const OURS: &[&str] = &[
     BACKUP_REQUESTED,
     BACKUP_COMPLETED,
     BACKUP_FAILED,
+    BACKUP_VERIFY_REQUESTED,
+    BACKUP_VERIFIED,
+    BACKUP_SKIPPED,
+    BACKUP_OVERDUE,
+    BACKUP_RESTORE_REQUESTED,
+    BACKUP_RESTORED,
     DOWNSCALE_APPLIED,
     DOWNSCALE_RESUMED,
 ];

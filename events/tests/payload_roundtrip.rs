@@ -74,6 +74,12 @@ fn every_payload_fixture_round_trips() {
     roundtrip::<BackupRequested>();
     roundtrip::<BackupCompleted>();
     roundtrip::<BackupFailed>();
+    roundtrip::<VerifyRequested>();
+    roundtrip::<BackupVerified>();
+    roundtrip::<BackupSkipped>();
+    roundtrip::<BackupOverdue>();
+    roundtrip::<RestoreRequested>();
+    roundtrip::<BackupRestored>();
     roundtrip::<DownscaleApplied>();
     roundtrip::<DownscaleResumed>();
 }

@@ -2,7 +2,10 @@
 //! before it leaves, and the CloudEvents attributes every message carries.
 
 use anyhow::Context as _;
-use events::backup::{BackupCompleted, BackupFailed, BackupRequested, BackupWindow};
+use events::backup::{
+    BackupCompleted, BackupFailed, BackupOverdue, BackupRequested, BackupRestored, BackupSkipped,
+    BackupVerified, BackupWindow, RestoreRequested, VerifyRequested,
+};
 use events::downscale::{DownscaleApplied, DownscaleResumed};
 use events::environment::{
     EnvironmentDeleted, EnvironmentFailed, EnvironmentReady, EnvironmentRequested,
@@ -75,6 +78,20 @@ pub const ROUTES: &[(&str, &str, Check)] = &[
     ),
     (BackupCompleted::TYPE, EVENTS, check::<BackupCompleted>),
     (BackupFailed::TYPE, EVENTS, check::<BackupFailed>),
+    (
+        VerifyRequested::TYPE,
+        BACKUP_WINDOW,
+        check::<VerifyRequested>,
+    ),
+    (BackupVerified::TYPE, EVENTS, check::<BackupVerified>),
+    (BackupSkipped::TYPE, EVENTS, check::<BackupSkipped>),
+    (BackupOverdue::TYPE, EVENTS, check::<BackupOverdue>),
+    (
+        RestoreRequested::TYPE,
+        BACKUP_WINDOW,
+        check::<RestoreRequested>,
+    ),
+    (BackupRestored::TYPE, EVENTS, check::<BackupRestored>),
     (DownscaleApplied::TYPE, EVENTS, check::<DownscaleApplied>),
     (DownscaleResumed::TYPE, EVENTS, check::<DownscaleResumed>),
 ];

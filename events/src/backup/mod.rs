@@ -7,6 +7,12 @@ use crate::environment::window_key;
 use crate::names::{DbIdent, EnvName};
 use crate::{types, TypedEvent};
 
+mod followups;
+mod restore;
+
+pub use followups::{BackupOverdue, BackupSkipped, BackupVerified, VerifyRequested};
+pub use restore::{BackupRestored, RestoreRequested};
+
 /// `dev.groundskeeper.backup.window.v1`: the nightly Cloud Scheduler job; dumps every managed
 /// database, applies retention and verifies restores.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -26,13 +32,21 @@ impl TypedEvent for BackupWindow {
 }
 
 /// `dev.groundskeeper.backup.requested.v1`: back up now: one environment, or all when
-/// `environment` is absent.
+/// `environment` is absent. The window fan-out publishes one per database, with `window`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackupRequested {
     /// The environment to back up; absent means every managed database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<EnvName>,
+    /// One database of the environment: an extra database from the runner's configuration
+    /// (absent: the environment's own database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DbIdent>,
+    /// The backup window this backup belongs to; absent for an on-demand backup (its window
+    /// is the minute it was asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<DateTime<Utc>>,
     /// Why, for the record (free text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -40,6 +54,34 @@ pub struct BackupRequested {
 
 impl TypedEvent for BackupRequested {
     const TYPE: &'static str = types::BACKUP_REQUESTED;
+
+    /// A window's backup of one database runs once: (environment, database, window).
+    fn idempotency_key(&self) -> Option<String> {
+        let window = self.window?;
+        let environment = self.environment.as_ref()?;
+        let database = self
+            .database
+            .as_ref()
+            .map_or_else(|| environment.database(), Clone::clone);
+        window_key(
+            &format!(
+                "{}:{}/{}",
+                Self::TYPE,
+                environment.as_str(),
+                database.as_str()
+            ),
+            Some(window),
+        )
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.database.is_some() && self.environment.is_none() {
+            return Err(
+                "database: names a database of an environment; give `environment` too".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `dev.groundskeeper.backup.completed.v1`: a dump is stored with its checksum manifest.
@@ -88,7 +130,14 @@ impl TypedEvent for BackupCompleted {
 pub struct BackupFailed {
     /// The environment.
     pub environment: EnvName,
-    /// The step that failed, e.g. `dump`, `upload`, `verify`, `retention`.
+    /// The database, when the failure concerns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DbIdent>,
+    /// The backup, when one was under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
+    /// The step that failed: `dump`, `upload`, `manifest`, `verify`, `retention`, `window`,
+    /// `restore` or `export`.
     pub step: String,
     /// Why, in words a person can act on.
     pub reason: String,
