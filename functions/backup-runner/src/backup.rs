@@ -1,26 +1,46 @@
 //! One backup end to end: the dump streamed create-only to its object, then its manifest.
+//!
+//! The order makes every crash recoverable by running the same backup again:
+//! 1. the manifest exists → the backup is done (a redelivery stops here);
+//! 2. the dump exists without a manifest → a crash came between the two: checksum the
+//!    stored dump and write the manifest from the pending record;
+//! 3. otherwise → take the snapshot, write the pending record, stream the dump, write the
+//!    manifest, drop the pending record.
 
 use std::path::Path;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use events::Tier;
+use shared::backends::object_store::{ObjectStore, StoreError};
 
-use crate::dump::{dump_database, DumpError, Target};
+use crate::dump::{discover_pg_dumps, select_pg_dump, DumpError, DumpReport, Snapshot, Target};
 use crate::manifest::Manifest;
-use crate::store::{BackupLocation, CreateError, CreateOnlyDir};
+use crate::pending::PendingBackup;
+use crate::store::{gated_pipe, BackupLocation};
+
+const DUMP_CONTENT_TYPE: &str = "application/vnd.postgresql.custom-archive";
+const JSON: &str = "application/json";
 
 /// Why a backup failed, by step (`backup.failed`'s `step`).
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// The dump itself failed; nothing is under the dump's key.
-    #[error("dump: {0}")]
+    #[error("{0}")]
     Dump(#[from] DumpError),
-    /// Writing the dump object failed (or it already exists).
-    #[error("upload: {0}")]
-    Upload(#[source] CreateError),
-    /// Writing the manifest failed (or it already exists).
-    #[error("manifest: {0}")]
-    Manifest(#[source] CreateError),
+    /// Writing or reading the dump object failed.
+    #[error("{0}")]
+    Upload(#[source] StoreError),
+    /// Writing the manifest (or reading the pending record) failed.
+    #[error("{0}")]
+    Manifest(#[source] StoreError),
+    /// The dump outlived its completion window: pg_dump was killed and the upload
+    /// abandoned, so nothing is under the dump's key.
+    #[error("the dump was still running when the completion window closed at {0}; it was cancelled and nothing was stored")]
+    WindowClosed(DateTime<Utc>),
+    /// The stored objects contradict each other (e.g. a dump without a pending record).
+    #[error("{0}")]
+    Inconsistent(String),
 }
 
 impl BackupError {
@@ -29,33 +49,191 @@ impl BackupError {
         match self {
             Self::Dump(_) => "dump",
             Self::Upload(_) => "upload",
-            Self::Manifest(_) => "manifest",
+            Self::Manifest(_) | Self::Inconsistent(_) => "manifest",
+            Self::WindowClosed(_) => "window",
         }
     }
 }
 
-/// Dumps `target` to `location`'s dump key, then writes its manifest beside it, both
-/// create-only. The manifest comes last, so a manifest always describes a complete dump.
-pub async fn back_up(
-    store: &CreateOnlyDir,
-    location: &BackupLocation,
-    target: &Target,
-    pg_dump: Option<&Path>,
-    tier: Tier,
-    window_id: &str,
-) -> Result<Manifest, BackupError> {
-    let started_at: DateTime<Utc> = Utc::now();
-    let mut object = store
-        .begin(&location.dump_key())
-        .await
-        .map_err(BackupError::Upload)?;
-    // On a dump error `object` is dropped uncommitted: its temp file goes, the key stays free.
-    let report = dump_database(target, pg_dump, &mut object).await?;
-    object.commit().await.map_err(BackupError::Upload)?;
-    let manifest = Manifest::new(location, tier, window_id, started_at, Utc::now(), &report);
-    store
-        .create_from(&location.manifest_key(), &mut manifest.to_json().as_slice())
-        .await
-        .map_err(BackupError::Manifest)?;
-    Ok(manifest)
+/// How the backup ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// This run wrote it (or finished the manifest of a dump an earlier run wrote).
+    New(Manifest),
+    /// It was there already: a redelivery or a re-published window.
+    Existing(Manifest),
+}
+
+impl Stored {
+    /// The manifest, either way.
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            Self::New(m) | Self::Existing(m) => m,
+        }
+    }
+}
+
+/// One backup of one database.
+pub struct BackupJob<'a> {
+    /// Where objects go.
+    pub store: &'a dyn ObjectStore,
+    /// Its keys.
+    pub location: BackupLocation,
+    /// The database and how to reach it.
+    pub target: &'a Target,
+    /// A configured `pg_dump` (else the newest installed one that fits the server).
+    pub pg_dump: Option<&'a Path>,
+    /// The environment's tier.
+    pub tier: Tier,
+    /// The window it belongs to.
+    pub window_id: String,
+    /// When a dump still running is cancelled (the completion window).
+    pub deadline: DateTime<Utc>,
+}
+
+impl BackupJob<'_> {
+    /// Runs the backup, or finishes or recognises an earlier run of it.
+    pub async fn run(&self) -> Result<Stored, BackupError> {
+        let manifest_key = self.location.manifest_key();
+        if let Some(bytes) = self
+            .store
+            .get(&manifest_key)
+            .await
+            .map_err(BackupError::Manifest)?
+        {
+            return Ok(Stored::Existing(parse_manifest(&manifest_key, &bytes)?));
+        }
+        let dump_key = self.location.dump_key();
+        let report = if self.exists(&dump_key).await? {
+            self.report_of_stored_dump(&dump_key).await?
+        } else {
+            self.dump(&dump_key).await?
+        };
+        let started_at = report.1;
+        let manifest = Manifest::new(
+            &self.location,
+            self.tier,
+            &self.window_id,
+            started_at,
+            Utc::now(),
+            &report.0,
+        );
+        let body: shared::backends::object_store::ByteReader =
+            Box::new(std::io::Cursor::new(manifest.to_json()));
+        match self
+            .store
+            .put_stream_if_absent(&manifest_key, body, JSON)
+            .await
+        {
+            // A concurrent run wrote the same manifest first: the same dump, described.
+            Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
+            Err(e) => return Err(BackupError::Manifest(e)),
+        }
+        // Leftover pending records are harmless; failing to delete one fails nothing.
+        let _ = self.store.delete(&self.location.pending_key()).await;
+        Ok(Stored::New(manifest))
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, BackupError> {
+        let listed = self.store.list(key).await.map_err(BackupError::Upload)?;
+        Ok(listed.iter().any(|object| object.key == key))
+    }
+
+    /// Takes the snapshot, records it as pending, and streams the dump into the store.
+    async fn dump(&self, dump_key: &str) -> Result<(DumpReport, DateTime<Utc>), BackupError> {
+        let started_at = Utc::now();
+        let snapshot = Snapshot::take(self.target).await?;
+        let installed = discover_pg_dumps(self.pg_dump).await;
+        let pg_dump = select_pg_dump(&installed, snapshot.server_version_num())?;
+        let pending = PendingBackup {
+            started_at,
+            pg_dump_version: pg_dump.version.clone(),
+            server_version: snapshot.server_version_num(),
+            row_counts: snapshot.row_counts().clone(),
+        };
+        self.store
+            .put(
+                &self.location.pending_key(),
+                Bytes::from(pending.to_json()),
+                JSON,
+            )
+            .await
+            .map_err(BackupError::Manifest)?;
+
+        let (mut side, reader) = gated_pipe();
+        let deadline = self.deadline;
+        let dump = async move {
+            let wait = (deadline - Utc::now()).to_std().unwrap_or_default();
+            let dumped =
+                tokio::time::timeout(wait, snapshot.dump(&pg_dump, self.target, &mut side.writer))
+                    .await;
+            match dumped {
+                Ok(Ok(report)) => {
+                    side.succeeded();
+                    Ok(report)
+                }
+                Ok(Err(e)) => Err(BackupError::Dump(e)),
+                // Dropping the dump kills pg_dump; dropping `side` fails the upload.
+                Err(_) => Err(BackupError::WindowClosed(deadline)),
+            }
+        };
+        let upload = self
+            .store
+            .put_stream_if_absent(dump_key, Box::new(reader), DUMP_CONTENT_TYPE);
+        let (dumped, uploaded) = tokio::join!(dump, upload);
+        // The dump's own error explains an abandoned upload better than the upload's.
+        let report = dumped?;
+        uploaded.map_err(BackupError::Upload)?;
+        Ok((report, started_at))
+    }
+
+    /// The report of a dump an earlier run stored before it could write the manifest.
+    async fn report_of_stored_dump(
+        &self,
+        dump_key: &str,
+    ) -> Result<(DumpReport, DateTime<Utc>), BackupError> {
+        let pending_key = self.location.pending_key();
+        let Some(bytes) = self
+            .store
+            .get(&pending_key)
+            .await
+            .map_err(BackupError::Manifest)?
+        else {
+            return Err(BackupError::Inconsistent(format!(
+                "{dump_key} exists without a manifest or a pending record; it was not written by this runner's current version and is left alone"
+            )));
+        };
+        let pending: PendingBackup = serde_json::from_slice(&bytes).map_err(|e| {
+            BackupError::Inconsistent(format!("{pending_key}: unreadable pending record: {e}"))
+        })?;
+        let Some(dump) = self
+            .store
+            .get(dump_key)
+            .await
+            .map_err(BackupError::Upload)?
+        else {
+            return Err(BackupError::Inconsistent(format!(
+                "{dump_key} vanished while being read"
+            )));
+        };
+        let summary = crate::dump::checksum(&mut dump.as_ref(), &mut tokio::io::sink())
+            .await
+            .map_err(|e| BackupError::Inconsistent(format!("{dump_key}: {e}")))?;
+        Ok((
+            DumpReport {
+                sha256_hex: summary.sha256_hex,
+                crc32c: summary.crc32c,
+                size: summary.size,
+                pg_dump_version: pending.pg_dump_version,
+                server_version: pending.server_version,
+                row_counts: pending.row_counts,
+            },
+            pending.started_at,
+        ))
+    }
+}
+
+fn parse_manifest(key: &str, bytes: &[u8]) -> Result<Manifest, BackupError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| BackupError::Inconsistent(format!("{key}: unreadable manifest: {e}")))
 }

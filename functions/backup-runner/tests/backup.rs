@@ -3,13 +3,15 @@
 //! anywhere, and a second backup of the same window refused without touching the first.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use backup_runner::backup::back_up;
+use backup_runner::backup::{BackupJob, Stored};
 use backup_runner::dump::Target;
 use backup_runner::manifest::{Manifest, MANIFEST_FORMAT};
-use backup_runner::store::{BackupLocation, CreateOnlyDir};
-use chrono::{TimeZone, Utc};
+use backup_runner::pending::PendingBackup;
+use backup_runner::store::BackupLocation;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use events::Tier;
 use sha2::{Digest, Sha256};
+use shared::backends::object_store::FileStore;
 use sqlx::{Connection, PgConnection};
 use testbed::Postgres;
 
@@ -44,26 +46,67 @@ async fn setup() -> (
     Postgres,
     Target,
     tempfile::TempDir,
-    CreateOnlyDir,
+    FileStore,
     BackupLocation,
 ) {
     let pg = Postgres::start().await;
     let target = database_with_password(&pg).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CreateOnlyDir::new(dir.path());
+    let store = FileStore::new(dir.path().to_str().unwrap()).await.unwrap();
     let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
     let location =
         BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
     (pg, target, dir, store, location)
 }
 
+/// The job for `location`, due to finish within the hour.
+fn job<'a>(store: &'a FileStore, location: &BackupLocation, target: &'a Target) -> BackupJob<'a> {
+    job_until(store, location, target, Utc::now() + TimeDelta::hours(1))
+}
+
+fn job_until<'a>(
+    store: &'a FileStore,
+    location: &BackupLocation,
+    target: &'a Target,
+    deadline: DateTime<Utc>,
+) -> BackupJob<'a> {
+    BackupJob {
+        store,
+        location: location.clone(),
+        target,
+        pg_dump: None,
+        tier: Tier::Dev,
+        window_id: "w-20260307".into(),
+        deadline,
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 #[tokio::test]
 async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password() {
     let (_pg, target, dir, store, location) = setup().await;
 
-    let manifest = back_up(&store, &location, &target, None, Tier::Dev, "w-20260307")
-        .await
-        .unwrap();
+    let stored = job(&store, &location, &target).run().await.unwrap();
+    let Stored::New(manifest) = stored else {
+        panic!("expected a new backup, got {stored:?}")
+    };
 
     let dump = std::fs::read(dir.path().join(location.dump_key())).unwrap();
     let stored: Manifest =
@@ -87,8 +130,13 @@ async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password(
         stored.pg_dump_version
     );
     assert!(stored.server_version >= 150000, "{}", stored.server_version);
+    // Exactly the dump and its manifest: the pending record is gone.
+    assert_eq!(
+        files(dir.path()),
+        [location.dump_key(), location.manifest_key()]
+    );
 
-    // Neither object (nor anything else in the store) holds the password.
+    // Neither object holds the password.
     for key in [location.dump_key(), location.manifest_key()] {
         let bytes = std::fs::read(dir.path().join(&key)).unwrap();
         let found = bytes
@@ -100,18 +148,16 @@ async fn a_backup_writes_the_dump_then_a_matching_manifest_and_never_a_password(
 }
 
 #[tokio::test]
-async fn a_second_backup_of_the_same_window_is_refused_and_the_first_stays() {
-    let (_pg, target, dir, store, location) = setup().await;
-    back_up(&store, &location, &target, None, Tier::Dev, "w1")
-        .await
-        .unwrap();
+async fn a_second_run_of_the_same_window_dumps_nothing_and_the_first_stays() {
+    let (_pg, mut target, dir, store, location) = setup().await;
+    let first = job(&store, &location, &target).run().await.unwrap();
     let dump = std::fs::read(dir.path().join(location.dump_key())).unwrap();
     let manifest = std::fs::read(dir.path().join(location.manifest_key())).unwrap();
 
-    let error = back_up(&store, &location, &target, None, Tier::Dev, "w1")
-        .await
-        .unwrap_err();
-    assert_eq!(error.step(), "upload", "{error}");
+    // Were it to dump again it would fail: the database is gone for this run.
+    target.database = "no_such_database".into();
+    let second = job(&store, &location, &target).run().await.unwrap();
+    assert_eq!(second, Stored::Existing(first.manifest().clone()));
     assert_eq!(
         std::fs::read(dir.path().join(location.dump_key())).unwrap(),
         dump
@@ -123,14 +169,72 @@ async fn a_second_backup_of_the_same_window_is_refused_and_the_first_stays() {
 }
 
 #[tokio::test]
+async fn a_dump_stored_without_its_manifest_gets_the_manifest_it_should_have_had() {
+    let (_pg, mut target, dir, store, location) = setup().await;
+    let Stored::New(first) = job(&store, &location, &target).run().await.unwrap() else {
+        panic!("expected a new backup")
+    };
+    // The state a crash between the dump and the manifest leaves: dump and pending record.
+    std::fs::remove_file(dir.path().join(location.manifest_key())).unwrap();
+    let pending = PendingBackup {
+        started_at: first.started_at,
+        pg_dump_version: first.pg_dump_version.clone(),
+        server_version: first.server_version,
+        row_counts: first.row_counts.clone(),
+    };
+    std::fs::write(dir.path().join(location.pending_key()), pending.to_json()).unwrap();
+    let dump = std::fs::read(dir.path().join(location.dump_key())).unwrap();
+
+    target.database = "no_such_database".into();
+    let Stored::New(second) = job(&store, &location, &target).run().await.unwrap() else {
+        panic!("expected the manifest to be written")
+    };
+    assert_eq!(
+        std::fs::read(dir.path().join(location.dump_key())).unwrap(),
+        dump
+    );
+    assert_eq!(
+        Manifest {
+            finished_at: first.finished_at,
+            ..second.clone()
+        },
+        first
+    );
+    assert_eq!(
+        files(dir.path()),
+        [location.dump_key(), location.manifest_key()]
+    );
+}
+
+#[tokio::test]
+async fn a_dump_stored_without_manifest_or_pending_record_is_left_alone() {
+    let (_pg, target, dir, store, location) = setup().await;
+    std::fs::create_dir_all(dir.path().join(location.dump_key()).parent().unwrap()).unwrap();
+    std::fs::write(dir.path().join(location.dump_key()), b"PGDMP not ours").unwrap();
+    let error = job(&store, &location, &target).run().await.unwrap_err();
+    assert_eq!(error.step(), "manifest", "{error}");
+    assert!(error.to_string().contains("left alone"), "{error}");
+    assert_eq!(files(dir.path()), [location.dump_key()]);
+}
+
+#[tokio::test]
 async fn a_failed_dump_leaves_no_object_and_no_manifest() {
     let (_pg, mut target, dir, store, location) = setup().await;
     target.database = "no_such_database".into();
-    let error = back_up(&store, &location, &target, None, Tier::Dev, "w1")
-        .await
-        .unwrap_err();
+    let error = job(&store, &location, &target).run().await.unwrap_err();
     assert_eq!(error.step(), "dump", "{error}");
     assert!(!error.to_string().contains(PASSWORD));
-    assert!(!dir.path().join(location.dump_key()).exists());
-    assert!(!dir.path().join(location.manifest_key()).exists());
+    assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+}
+
+#[tokio::test]
+async fn a_dump_past_its_completion_window_is_cancelled_and_leaves_no_dump() {
+    let (_pg, target, dir, store, location) = setup().await;
+    let error = job_until(&store, &location, &target, Utc::now())
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(error.step(), "window", "{error}");
+    // Only the pending record may stay (replaced by the next attempt): no dump, no temp file.
+    assert_eq!(files(dir.path()), [location.pending_key()]);
 }

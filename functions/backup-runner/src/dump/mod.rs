@@ -20,7 +20,16 @@ pub use target::Target;
 
 use std::path::Path;
 
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Copies an archive from `reader` to `sink`, returning its checksums and size; fails when
+/// it is not a custom-format archive.
+pub async fn checksum<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    reader: &mut R,
+    sink: &mut W,
+) -> Result<StreamSummary, DumpError> {
+    stream::copy_hashed(reader, sink).await?
+}
 
 /// Dumps `target` into `sink` with the newest installed `pg_dump` that can dump its server
 /// (`configured` first, then `PATH`, then `/usr/lib/postgresql/*/bin`).

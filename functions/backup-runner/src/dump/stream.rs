@@ -87,7 +87,7 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
 
 /// Copies `source` to `sink` in fixed chunks, hashing as it goes. The header check's
 /// result is returned inside so a failed pg_dump reports its own error first.
-async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+pub(crate) async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     source: &mut R,
     sink: &mut W,
 ) -> Result<Result<StreamSummary, DumpError>, DumpError> {

@@ -124,6 +124,11 @@ impl BackupLocation {
         format!("{}.manifest.json", self.stem())
     }
 
+    /// The pending record's key: what the dump in progress will be (see [`crate::pending`]).
+    pub fn pending_key(&self) -> String {
+        format!("{}.pending.json", self.stem())
+    }
+
     /// The verification record's key, beside the manifest (written once the dump restored).
     pub fn verification_key(&self) -> String {
         format!("{}.verification.json", self.stem())

@@ -1,11 +1,12 @@
-//! Where a backup goes and how it is written: never over an existing object.
+//! Where a backup goes and how it gets there.
 //!
-//! [`BackupLocation`] builds the keys from validated names only; [`CreateOnlyDir`] writes
-//! an object only if its key is absent, so a redelivered window can never replace a backup
-//! and a crash mid-upload leaves nothing under the final name.
+//! [`BackupLocation`] builds the keys from validated names only; the dump reaches the object
+//! store through a [`gated_pipe`], so a dump that fails half-way abandons its upload instead
+//! of publishing a truncated object. Objects are written with the store's create-only
+//! `put_stream_if_absent`: a redelivered window can never replace a backup.
 
-mod create_only;
+mod gate;
 mod layout;
 
-pub use create_only::{CreateError, CreateOnlyDir, PendingObject};
+pub use gate::{gated_pipe, DumpSide, GatedReader};
 pub use layout::{BackupId, BackupLocation, LayoutError};
