@@ -24,7 +24,7 @@ const JSON: &str = "application/json";
 
 /// Why a backup failed, by step (`backup.failed`'s `step`).
 #[derive(Debug, thiserror::Error)]
-pub enum BackupError {
+pub enum JobError {
     /// The dump itself failed; nothing is under the dump's key.
     #[error("{0}")]
     Dump(#[from] DumpError),
@@ -43,7 +43,7 @@ pub enum BackupError {
     Inconsistent(String),
 }
 
-impl BackupError {
+impl JobError {
     /// The step that failed, as `backup.failed` names it.
     pub fn step(&self) -> &'static str {
         match self {
@@ -93,13 +93,13 @@ pub struct BackupJob<'a> {
 
 impl BackupJob<'_> {
     /// Runs the backup, or finishes or recognises an earlier run of it.
-    pub async fn run(&self) -> Result<Stored, BackupError> {
+    pub async fn run(&self) -> Result<Stored, JobError> {
         let manifest_key = self.location.manifest_key();
         if let Some(bytes) = self
             .store
             .get(&manifest_key)
             .await
-            .map_err(BackupError::Manifest)?
+            .map_err(JobError::Manifest)?
         {
             return Ok(Stored::Existing(parse_manifest(&manifest_key, &bytes)?));
         }
@@ -127,20 +127,20 @@ impl BackupJob<'_> {
         {
             // A concurrent run wrote the same manifest first: the same dump, described.
             Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
-            Err(e) => return Err(BackupError::Manifest(e)),
+            Err(e) => return Err(JobError::Manifest(e)),
         }
         // Leftover pending records are harmless; failing to delete one fails nothing.
         let _ = self.store.delete(&self.location.pending_key()).await;
         Ok(Stored::New(manifest))
     }
 
-    async fn exists(&self, key: &str) -> Result<bool, BackupError> {
-        let listed = self.store.list(key).await.map_err(BackupError::Upload)?;
+    async fn exists(&self, key: &str) -> Result<bool, JobError> {
+        let listed = self.store.list(key).await.map_err(JobError::Upload)?;
         Ok(listed.iter().any(|object| object.key == key))
     }
 
     /// Takes the snapshot, records it as pending, and streams the dump into the store.
-    async fn dump(&self, dump_key: &str) -> Result<(DumpReport, DateTime<Utc>), BackupError> {
+    async fn dump(&self, dump_key: &str) -> Result<(DumpReport, DateTime<Utc>), JobError> {
         let started_at = Utc::now();
         let snapshot = Snapshot::take(self.target).await?;
         let installed = discover_pg_dumps(self.pg_dump).await;
@@ -158,7 +158,7 @@ impl BackupJob<'_> {
                 JSON,
             )
             .await
-            .map_err(BackupError::Manifest)?;
+            .map_err(JobError::Manifest)?;
 
         let (mut side, reader) = gated_pipe();
         let deadline = self.deadline;
@@ -172,9 +172,9 @@ impl BackupJob<'_> {
                     side.succeeded();
                     Ok(report)
                 }
-                Ok(Err(e)) => Err(BackupError::Dump(e)),
+                Ok(Err(e)) => Err(JobError::Dump(e)),
                 // Dropping the dump kills pg_dump; dropping `side` fails the upload.
-                Err(_) => Err(BackupError::WindowClosed(deadline)),
+                Err(_) => Err(JobError::WindowClosed(deadline)),
             }
         };
         let upload = self
@@ -183,7 +183,7 @@ impl BackupJob<'_> {
         let (dumped, uploaded) = tokio::join!(dump, upload);
         // The dump's own error explains an abandoned upload better than the upload's.
         let report = dumped?;
-        uploaded.map_err(BackupError::Upload)?;
+        uploaded.map_err(JobError::Upload)?;
         Ok((report, started_at))
     }
 
@@ -191,34 +191,29 @@ impl BackupJob<'_> {
     async fn report_of_stored_dump(
         &self,
         dump_key: &str,
-    ) -> Result<(DumpReport, DateTime<Utc>), BackupError> {
+    ) -> Result<(DumpReport, DateTime<Utc>), JobError> {
         let pending_key = self.location.pending_key();
         let Some(bytes) = self
             .store
             .get(&pending_key)
             .await
-            .map_err(BackupError::Manifest)?
+            .map_err(JobError::Manifest)?
         else {
-            return Err(BackupError::Inconsistent(format!(
+            return Err(JobError::Inconsistent(format!(
                 "{dump_key} exists without a manifest or a pending record; it was not written by this runner's current version and is left alone"
             )));
         };
         let pending: PendingBackup = serde_json::from_slice(&bytes).map_err(|e| {
-            BackupError::Inconsistent(format!("{pending_key}: unreadable pending record: {e}"))
+            JobError::Inconsistent(format!("{pending_key}: unreadable pending record: {e}"))
         })?;
-        let Some(dump) = self
-            .store
-            .get(dump_key)
-            .await
-            .map_err(BackupError::Upload)?
-        else {
-            return Err(BackupError::Inconsistent(format!(
+        let Some(dump) = self.store.get(dump_key).await.map_err(JobError::Upload)? else {
+            return Err(JobError::Inconsistent(format!(
                 "{dump_key} vanished while being read"
             )));
         };
         let summary = crate::dump::checksum(&mut dump.as_ref(), &mut tokio::io::sink())
             .await
-            .map_err(|e| BackupError::Inconsistent(format!("{dump_key}: {e}")))?;
+            .map_err(|e| JobError::Inconsistent(format!("{dump_key}: {e}")))?;
         Ok((
             DumpReport {
                 sha256_hex: summary.sha256_hex,
@@ -233,7 +228,33 @@ impl BackupJob<'_> {
     }
 }
 
-fn parse_manifest(key: &str, bytes: &[u8]) -> Result<Manifest, BackupError> {
+fn parse_manifest(key: &str, bytes: &[u8]) -> Result<Manifest, JobError> {
     serde_json::from_slice(bytes)
-        .map_err(|e| BackupError::Inconsistent(format!("{key}: unreadable manifest: {e}")))
+        .map_err(|e| JobError::Inconsistent(format!("{key}: unreadable manifest: {e}")))
+}
+
+impl JobError {
+    /// Whether running the same backup again may succeed: a store or database that is
+    /// briefly unavailable, not a version mismatch, a missing database or a closed window.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Upload(e) | Self::Manifest(e) => e.is_retryable(),
+            Self::Dump(DumpError::Database(e)) => !is_permanent_database_error(e),
+            Self::Dump(DumpError::Sink(_)) => true,
+            Self::Dump(_) | Self::WindowClosed(_) | Self::Inconsistent(_) => false,
+        }
+    }
+
+    /// Another delivery stored this backup's dump first: its manifest follows.
+    pub fn lost_race(&self) -> bool {
+        matches!(self, Self::Upload(StoreError::AlreadyExists { .. }))
+    }
+}
+
+/// No such database (3D000), or the login refused (class 28): retrying changes nothing.
+fn is_permanent_database_error(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "3D000" || code.starts_with("28"))
 }

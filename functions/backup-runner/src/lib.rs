@@ -1,9 +1,82 @@
-//! backup-runner: streams a logical dump of each managed database to object storage.
+//! backup-runner: in the nightly window, a verified logical dump of every managed database,
+//! streamed create-only to object storage; retention, a dead-man's switch, and restores.
+//! See the README.
 //!
-//! Work in progress (issue 12).
+//! [`handle`] is the handler; `main.rs` only reads the [`Config`] and runs it.
 
 pub mod backup;
+mod config;
 pub mod dump;
+mod error;
 pub mod manifest;
 pub mod pending;
+mod publish;
+mod requested;
 pub mod store;
+mod targets;
+mod window;
+
+use std::sync::Arc;
+
+use events::backup::{BackupRequested, BackupWindow, RestoreRequested, VerifyRequested};
+use shared::{Ctx, Event, Outcome};
+use tokio::sync::Semaphore;
+
+pub use config::{Config, ExtraDatabase};
+pub use error::{BackupError, BackupStep};
+
+events::payload_enum! {
+    /// Everything the runner handles.
+    #[derive(Debug)]
+    pub enum BackupEvent {
+        /// The nightly window.
+        Window(BackupWindow),
+        /// One database (or all) now.
+        Requested(BackupRequested),
+        /// Verify one stored backup.
+        Verify(VerifyRequested),
+        /// Restore a backup into a new database.
+        Restore(RestoreRequested),
+    }
+}
+
+/// What every delivery shares: the settings and the dump slots of this instance.
+struct Runner {
+    config: Config,
+    slots: Semaphore,
+}
+
+/// Handles one event.
+async fn handle(
+    event: Event<BackupEvent>,
+    ctx: Ctx,
+    runner: Arc<Runner>,
+) -> Result<Outcome, BackupError> {
+    let config = &runner.config;
+    match &event.data {
+        BackupEvent::Window(w) => {
+            window::fan_out(
+                &ctx,
+                config,
+                window::window_of(w.window.or(event.time)),
+                "backup window",
+            )
+            .await
+        }
+        BackupEvent::Requested(request) => {
+            requested::requested(&ctx, config, &runner.slots, request, &event.id, event.time).await
+        }
+        BackupEvent::Verify(_) | BackupEvent::Restore(_) => Err(BackupError::Rejected(
+            "verification and restore are not wired yet".into(),
+        )),
+    }
+}
+
+/// The handler for `shared::run`, with its configuration bound.
+pub fn handler(config: Config) -> impl shared::Handler<BackupEvent> {
+    let runner = Arc::new(Runner {
+        slots: Semaphore::new(config.max_parallel),
+        config,
+    });
+    move |event: Event<BackupEvent>, ctx: Ctx| handle(event, ctx, runner.clone())
+}

@@ -1,6 +1,13 @@
-//! Not a service yet: only the dump core (`backup_runner::dump`) exists.
+//! backup-runner service binary: reads its configuration and runs the handler. It owns no
+//! tables: its state is the objects it writes (dumps, manifests, verification records).
 
-fn main() -> std::process::ExitCode {
-    eprintln!("backup-runner: not built yet (issue 12, work in progress)");
-    std::process::ExitCode::FAILURE
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use backup_runner::{handler, Config};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let config = Config::from_env(&shared::env::Env::from_process()).context("configuration")?;
+    shared::run(handler(config)).await
 }

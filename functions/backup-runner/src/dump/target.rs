@@ -20,6 +20,40 @@ pub struct Target {
 }
 
 impl Target {
+    /// The database `database` on the server of `url` (`postgres://user:password@host:port/…`),
+    /// as the role of `url`. The error names what is missing, never the URL's password.
+    pub fn on_server(url: &SecretString, database: &str) -> Result<Self, String> {
+        let parsed = url::Url::parse(url.expose_secret())
+            .map_err(|e| format!("not a postgres:// URL ({e})"))?;
+        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+            return Err(format!(
+                "scheme {:?}: expected postgres://",
+                parsed.scheme()
+            ));
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|decoded| decoded.into_owned())
+                .map_err(|_| "the URL's user or password is not UTF-8".to_owned())
+        };
+        Ok(Self {
+            host: parsed
+                .host_str()
+                .ok_or("the URL names no host")?
+                .trim_matches(['[', ']'])
+                .to_owned(),
+            port: parsed.port().unwrap_or(5432),
+            user: decode(parsed.username())?,
+            password: parsed
+                .password()
+                .map(decode)
+                .transpose()?
+                .map(SecretString::from),
+            database: database.to_owned(),
+        })
+    }
+
     /// Options for the snapshot connection.
     pub(crate) fn connect_options(&self) -> PgConnectOptions {
         let options = PgConnectOptions::new()
