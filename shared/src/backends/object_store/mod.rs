@@ -22,6 +22,8 @@ mod gcs_json;
 mod gcs_read;
 #[cfg(feature = "gcs")]
 mod gcs_write;
+#[cfg(all(test, feature = "gcs"))]
+mod gcs_write_tests;
 mod keys;
 
 use std::sync::Arc;
