@@ -90,15 +90,20 @@ async fn file_store_streams_objects_back() {
     streams_objects_back(&store).await;
 }
 
+/// A store on a new bucket of `gcs`, under a prefix. Two tries of a transient failure
+/// instead of five minutes of retries against a server a test has stopped.
+async fn store_on(gcs: &FakeGcs) -> GcsStore {
+    let bucket = unique_name("bucket");
+    gcs.create_bucket(&bucket).await;
+    GcsStore::new(&bucket, "env", Some(&gcs.endpoint()))
+        .expect("gcs store")
+        .with_retry_attempts(2)
+}
+
 #[tokio::test]
 async fn gcs_store_streams_objects_back_from_fake_gcs_server() {
     let gcs = FakeGcs::start().await;
-    let bucket = unique_name("bucket");
-    gcs.create_bucket(&bucket).await;
-    let store = object_store::from_url(&format!("gs://{bucket}/env"), Some(&gcs.endpoint()))
-        .await
-        .expect("gcs store");
-    streams_objects_back(store.as_ref()).await;
+    streams_objects_back(&store_on(&gcs).await).await;
 }
 
 #[tokio::test]
@@ -134,12 +139,7 @@ async fn dry_run_streams_from_the_store_it_reads() {
 #[tokio::test]
 async fn gcs_read_fails_when_the_server_goes_away_mid_download() {
     let gcs = FakeGcs::start().await;
-    let bucket = unique_name("bucket");
-    gcs.create_bucket(&bucket).await;
-    // Two tries instead of five minutes of retries against a server that is gone.
-    let store = GcsStore::new(&bucket, "env", Some(&gcs.endpoint()))
-        .expect("gcs store")
-        .with_retry_attempts(2);
+    let store = store_on(&gcs).await;
     let data = pattern(32 * 1024 * 1024);
     store
         .put_stream(

@@ -120,6 +120,21 @@ impl GcsStore {
     }
 }
 
+impl GcsStore {
+    /// [`gcs_write::upload`] of `key`; `create_only` refuses an existing object.
+    async fn upload(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+        create_only: bool,
+    ) -> Result<u64, StoreError> {
+        let location = self.location(key)?;
+        let storage = &self.clients(key).await?.storage;
+        gcs_write::upload(storage, location, key, reader, content_type, create_only).await
+    }
+}
+
 /// A backend failure of this store about `key`.
 pub(super) fn fail(key: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend {
@@ -153,16 +168,7 @@ impl ObjectStore for GcsStore {
         reader: ByteReader,
         content_type: &str,
     ) -> Result<u64, StoreError> {
-        let storage = &self.clients(key).await?.storage;
-        gcs_write::upload(
-            storage,
-            self.location(key)?,
-            key,
-            reader,
-            content_type,
-            false,
-        )
-        .await
+        self.upload(key, reader, content_type, false).await
     }
 
     async fn put_stream_if_absent(
@@ -171,16 +177,7 @@ impl ObjectStore for GcsStore {
         reader: ByteReader,
         content_type: &str,
     ) -> Result<u64, StoreError> {
-        let storage = &self.clients(key).await?.storage;
-        gcs_write::upload(
-            storage,
-            self.location(key)?,
-            key,
-            reader,
-            content_type,
-            true,
-        )
-        .await
+        self.upload(key, reader, content_type, true).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
