@@ -36,7 +36,7 @@ impl DryRunStore {
         }
     }
 
-    /// Records into `plan`; `get` and `list` are answered by `store`, which is never written.
+    /// Records into `plan`; reads (`get`, `get_stream`, `head`, `list`) are answered by `store`, which is never written.
     pub fn reading_from(plan: Plan, store: Arc<dyn ObjectStore>) -> Self {
         Self {
             plan,
@@ -87,6 +87,22 @@ impl ObjectStore for DryRunStore {
         validate_key(key)?;
         match &self.reads_from {
             Some(store) => store.get(key).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn get_stream(&self, key: &str) -> Result<Option<ByteReader>, StoreError> {
+        validate_key(key)?;
+        match &self.reads_from {
+            Some(store) => store.get_stream(key).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        validate_key(key)?;
+        match &self.reads_from {
+            Some(store) => store.head(key).await,
             None => Ok(None),
         }
     }

@@ -91,6 +91,15 @@ fn backend_error(key: &str, error: std::io::Error) -> StoreError {
     }
 }
 
+/// No object: nothing there, or a directory, which is only a key prefix (as on Cloud
+/// Storage); `NotADirectory` when a key's parent is itself an object.
+fn is_absent(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::NotFound | ErrorKind::IsADirectory | ErrorKind::NotADirectory
+    )
+}
+
 #[async_trait]
 impl ObjectStore for FileStore {
     async fn put(&self, key: &str, bytes: Bytes, _content_type: &str) -> Result<(), StoreError> {
@@ -122,8 +131,31 @@ impl ObjectStore for FileStore {
         let path = self.path(key)?;
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
-            // A directory is only a key prefix, as on Cloud Storage.
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => Ok(None),
+            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) => Err(backend_error(key, e)),
+        }
+    }
+
+    async fn get_stream(&self, key: &str) -> Result<Option<ByteReader>, StoreError> {
+        let path = self.path(key)?;
+        // open(2) of a directory succeeds, so check what was opened, not only the error.
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) => return Err(backend_error(key, e)),
+        };
+        let meta = file.metadata().await.map_err(|e| backend_error(key, e))?;
+        Ok(meta.is_file().then(|| Box::new(file) as ByteReader))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) => Ok(meta.is_file().then(|| ObjectMeta {
+                key: key.to_owned(),
+                size: meta.len(),
+            })),
+            Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(backend_error(key, e)),
         }
     }

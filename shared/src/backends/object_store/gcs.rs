@@ -1,20 +1,22 @@
 //! `gs://bucket/prefix` on the official `google-cloud-storage` client (object data), with
 //! listing and deletion through the JSON API ([`super::gcs_json`]).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use google_cloud_gax::retry_policy::RetryPolicyExt;
 use google_cloud_storage::client::Storage;
-use google_cloud_storage::streaming_source::StreamingSource;
+use google_cloud_storage::retry_policy::RetryableErrors;
 use tokio::io::AsyncReadExt;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
 use super::gcs_json::{credentials, JsonApi, GOOGLE_ENDPOINT};
 use super::keys::{validate_key, validate_prefix};
-use super::{ByteReader, ObjectMeta, ObjectStore, StoreError};
+use super::{gcs_read, gcs_write, ByteReader, ObjectMeta, ObjectStore, StoreError};
 
-/// Chunk size for streaming uploads: big enough for few round trips, small enough to keep
-/// memory flat while a dump of many gigabytes streams through.
-const CHUNK: usize = 1024 * 1024;
+/// How long one call keeps retrying transient failures: the client's own default.
+const RETRY_TIME_LIMIT: Duration = Duration::from_secs(300);
 
 /// Objects in a Cloud Storage bucket under an optional prefix.
 ///
@@ -24,6 +26,7 @@ pub struct GcsStore {
     bucket: String,
     prefix: String,
     endpoint: Option<String>,
+    retry_attempts: Option<u32>,
     clients: OnceCell<Clients>,
 }
 
@@ -54,8 +57,17 @@ impl GcsStore {
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
             endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            retry_attempts: None,
             clients: OnceCell::new(),
         })
+    }
+
+    /// Gives up on a transient failure (connection refused, 503, a download cut short)
+    /// after `attempts` tries instead of retrying for up to five minutes, the client's
+    /// default. Applies to calls through the official client (reads and writes).
+    pub fn with_retry_attempts(mut self, attempts: u32) -> Self {
+        self.retry_attempts = Some(attempts);
+        self
     }
 
     fn bucket_path(&self) -> String {
@@ -70,12 +82,10 @@ impl GcsStore {
         }
     }
 
-    fn fail(key: &str, error: impl std::fmt::Display) -> StoreError {
-        StoreError::Backend {
-            backend: "gcs",
-            key: key.to_owned(),
-            reason: error.to_string(),
-        }
+    /// The client's (bucket, object) for `key`, once `key` is known to be valid.
+    fn location(&self, key: &str) -> Result<(String, String), StoreError> {
+        validate_key(key)?;
+        Ok((self.bucket_path(), self.object_name(key)))
     }
 
     /// Both clients, built on first use with one set of credentials: anonymous for an
@@ -88,6 +98,13 @@ impl GcsStore {
                 if let Some(endpoint) = &self.endpoint {
                     builder = builder.with_endpoint(endpoint);
                 }
+                if let Some(attempts) = self.retry_attempts {
+                    builder = builder.with_retry_policy(
+                        RetryableErrors
+                            .with_time_limit(RETRY_TIME_LIMIT)
+                            .with_attempt_limit(attempts),
+                    );
+                }
                 let storage = builder
                     .build()
                     .await
@@ -99,14 +116,12 @@ impl GcsStore {
                 Ok::<_, String>(Clients { storage, json })
             })
             .await
-            .map_err(|e| Self::fail(key, e))
+            .map_err(|e| fail(key, e))
     }
 }
 
 impl GcsStore {
-    /// Streams `reader` to `key`; `create_only` makes Cloud Storage itself refuse the write
-    /// when any live object exists there (precondition `ifGenerationMatch=0`), so the check
-    /// cannot race with another replica.
+    /// [`gcs_write::upload`] of `key`; `create_only` refuses an existing object.
     async fn upload(
         &self,
         key: &str,
@@ -114,72 +129,18 @@ impl GcsStore {
         content_type: &str,
         create_only: bool,
     ) -> Result<u64, StoreError> {
-        validate_key(key)?;
-        let source = ReaderSource {
-            reader: Mutex::new(reader),
-        };
-        let mut write = self
-            .clients(key)
-            .await?
-            .storage
-            .write_object(self.bucket_path(), self.object_name(key), source)
-            .set_content_type(content_type);
-        if create_only {
-            write = write.set_if_generation_match(0);
-        }
-        let object = write.send_buffered().await.map_err(|e| {
-            if create_only && is_precondition_failed(&e) {
-                StoreError::AlreadyExists {
-                    key: key.to_owned(),
-                }
-            } else {
-                Self::fail(key, e)
-            }
-        })?;
-        u64::try_from(object.size).map_err(|e| Self::fail(key, e))
+        let location = self.location(key)?;
+        let storage = &self.clients(key).await?.storage;
+        gcs_write::upload(storage, location, key, reader, content_type, create_only).await
     }
 }
 
-fn is_precondition_failed(error: &google_cloud_storage::Error) -> bool {
-    use google_cloud_gax::error::rpc::Code;
-    error.http_status_code() == Some(412)
-        || error
-            .status()
-            .is_some_and(|s| s.code == Code::FailedPrecondition)
-}
-
-fn is_not_found(error: &google_cloud_storage::Error) -> bool {
-    use google_cloud_gax::error::rpc::Code;
-    error.http_status_code() == Some(404)
-        || error.status().is_some_and(|s| s.code == Code::NotFound)
-}
-
-/// Feeds an `AsyncRead` to the client in chunks. The reader sits behind a mutex only
-/// because the client wants a `Sync` source; there is never contention.
-struct ReaderSource {
-    reader: Mutex<ByteReader>,
-}
-
-impl StreamingSource for ReaderSource {
-    type Error = std::io::Error;
-
-    async fn next(&mut self) -> Option<Result<Bytes, Self::Error>> {
-        let mut buffer = BytesMut::zeroed(CHUNK);
-        let mut filled = 0;
-        let reader = self.reader.get_mut();
-        // Fill whole chunks: the resumable protocol sends in 256 KiB multiples.
-        while filled < CHUNK {
-            match reader.read(&mut buffer[filled..]).await {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        if filled == 0 {
-            return None;
-        }
-        buffer.truncate(filled);
-        Some(Ok(buffer.freeze()))
+/// A backend failure of this store about `key`.
+pub(super) fn fail(key: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend {
+        backend: "gcs",
+        key: key.to_owned(),
+        reason: error.to_string(),
     }
 }
 
@@ -198,7 +159,7 @@ impl ObjectStore for GcsStore {
             .send_unbuffered()
             .await
             .map(|_| ())
-            .map_err(|e| Self::fail(key, e))
+            .map_err(|e| fail(key, e))
     }
 
     async fn put_stream(
@@ -220,22 +181,34 @@ impl ObjectStore for GcsStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
-        validate_key(key)?;
-        let storage = &self.clients(key).await?.storage;
-        let mut response = match storage
-            .read_object(self.bucket_path(), self.object_name(key))
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(Self::fail(key, e)),
+        let Some(mut reader) = self.get_stream(key).await? else {
+            return Ok(None);
         };
-        let mut data = BytesMut::new();
-        while let Some(chunk) = response.next().await {
-            data.extend_from_slice(&chunk.map_err(|e| Self::fail(key, e))?);
-        }
-        Ok(Some(data.freeze()))
+        let mut data = Vec::new();
+        reader
+            .read_to_end(&mut data)
+            .await
+            .map_err(|e| fail(key, e))?;
+        Ok(Some(Bytes::from(data)))
+    }
+
+    async fn get_stream(&self, key: &str) -> Result<Option<ByteReader>, StoreError> {
+        let location = self.location(key)?;
+        gcs_read::open(&self.clients(key).await?.storage, location, key).await
+    }
+
+    /// One `objects.get` of the metadata through the JSON API; no data is read.
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        let (_, object) = self.location(key)?;
+        let json = &self.clients(key).await?.json;
+        let size = json
+            .size(&self.bucket, &object)
+            .await
+            .map_err(|e| fail(key, e))?;
+        Ok(size.map(|size| ObjectMeta {
+            key: key.to_owned(),
+            size,
+        }))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
@@ -253,7 +226,7 @@ impl ObjectStore for GcsStore {
             let page = json
                 .list(&self.bucket, &full_prefix, page_token.as_deref())
                 .await
-                .map_err(|e| Self::fail(prefix, e))?;
+                .map_err(|e| fail(prefix, e))?;
             for item in page.items {
                 if let Some(key) = item.name.strip_prefix(&strip) {
                     found.push(ObjectMeta {
@@ -276,6 +249,6 @@ impl ObjectStore for GcsStore {
         let json = &self.clients(key).await?.json;
         json.delete(&self.bucket, &self.object_name(key))
             .await
-            .map_err(|e| Self::fail(key, e))
+            .map_err(|e| fail(key, e))
     }
 }

@@ -23,7 +23,7 @@ pub(crate) fn credentials(endpoint: Option<&str>) -> Result<Credentials, String>
     }
 }
 
-/// A minimal JSON API client: `objects.list` and `objects.delete` here, bucket calls in
+/// A minimal JSON API client: `objects.list`, `objects.get` (metadata) and `objects.delete` here, bucket calls in
 /// [`super::gcs_buckets`] through [`JsonApi::url`] and [`JsonApi::send`].
 #[derive(Debug)]
 pub(crate) struct JsonApi {
@@ -137,6 +137,28 @@ impl JsonApi {
             .json()
             .await
             .map_err(|e| format!("objects.list reply: {e}"))
+    }
+
+    /// The size of `name` in `bucket` (`objects.get` of the metadata only), `None` when
+    /// there is no such object.
+    pub(crate) async fn size(&self, bucket: &str, name: &str) -> Result<Option<u64>, String> {
+        let request = self
+            .http
+            .get(self.url(&[bucket, "o", name]))
+            .query(&[("fields", "name,size")]);
+        let response = self.send(request).await?;
+        match response.status() {
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => response
+                .json::<Item>()
+                .await
+                .map(|item| Some(item.size))
+                .map_err(|e| format!("objects.get reply: {e}")),
+            status => Err(format!(
+                "objects.get: {status}: {}",
+                response.text().await.unwrap_or_default()
+            )),
+        }
     }
 
     /// Deletes `name` from `bucket`; a missing object is not an error.

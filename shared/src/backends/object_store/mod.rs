@@ -4,7 +4,8 @@
 //! Keys are relative, `/`-separated paths (`backups/db/2024-06-01.dump`), validated the same
 //! way for every backend so a key that works locally works on Cloud Storage and none can
 //! escape a `file://` root. Large uploads stream through [`ObjectStore::put_stream`] from
-//! any [`tokio::io::AsyncRead`] (a `pg_dump` pipe, a file) without being held in memory.
+//! any [`tokio::io::AsyncRead`] (a `pg_dump` pipe, a file) without being held in memory,
+//! and large downloads through [`ObjectStore::get_stream`] the same way.
 
 mod buckets;
 mod dry_run;
@@ -17,6 +18,12 @@ mod gcs;
 mod gcs_buckets;
 #[cfg(feature = "gcs")]
 mod gcs_json;
+#[cfg(feature = "gcs")]
+mod gcs_read;
+#[cfg(feature = "gcs")]
+mod gcs_write;
+#[cfg(all(test, feature = "gcs"))]
+mod gcs_write_tests;
 mod keys;
 
 use std::sync::Arc;
@@ -37,7 +44,7 @@ pub use gcs::GcsStore;
 pub use gcs_buckets::GcsBuckets;
 pub use keys::validate_key;
 
-/// A byte source for streaming uploads.
+/// A byte source: what streaming uploads read from and streaming downloads return.
 pub type ByteReader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
 
 /// One stored object, as listed.
@@ -123,6 +130,15 @@ pub trait ObjectStore: Send + Sync {
 
     /// The object under `key`, or `None` when there is none.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
+
+    /// The object under `key` as a reader, or `None` when there is none. Memory stays
+    /// bounded whatever the object's size. A failure after the reader is returned (the
+    /// connection drops, the file is unreadable) is an error from the reader, never an
+    /// early end of data.
+    async fn get_stream(&self, key: &str) -> Result<Option<ByteReader>, StoreError>;
+
+    /// The size of the object under `key` without reading it, or `None` when there is none.
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError>;
 
     /// The objects whose keys start with `prefix` (a plain string prefix, `""` for all),
     /// sorted by key.
