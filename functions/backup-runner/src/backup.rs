@@ -135,8 +135,8 @@ impl BackupJob<'_> {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, JobError> {
-        let listed = self.store.list(key).await.map_err(JobError::Upload)?;
-        Ok(listed.iter().any(|object| object.key == key))
+        let head = self.store.head(key).await.map_err(JobError::Upload)?;
+        Ok(head.is_some())
     }
 
     /// Takes the snapshot, records it as pending, and streams the dump into the store.
