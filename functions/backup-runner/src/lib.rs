@@ -8,3 +8,4 @@ pub mod backup;
 pub mod dump;
 pub mod manifest;
 pub mod store;
+pub mod verify;

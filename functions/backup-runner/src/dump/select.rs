@@ -19,14 +19,20 @@ pub struct PgDump {
 /// Finds the installed `pg_dump` binaries: `configured` first, then each `PATH` entry, then
 /// `/usr/lib/postgresql/*/bin/pg_dump`. Binaries whose version cannot be read are skipped.
 pub async fn discover_pg_dumps(configured: Option<&Path>) -> Vec<PgDump> {
+    discover_pg_tools("pg_dump", configured).await
+}
+
+/// Finds the installed binaries of the PostgreSQL client `tool` (`pg_dump`, `pg_restore`)
+/// the way [`discover_pg_dumps`] does; their `--version` lines have the same shape.
+pub(crate) async fn discover_pg_tools(tool: &str, configured: Option<&Path>) -> Vec<PgDump> {
     let mut candidates: Vec<PathBuf> = configured.map(Path::to_owned).into_iter().collect();
     if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("pg_dump")));
+        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join(tool)));
     }
     if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut versioned: Vec<PathBuf> = entries
             .flatten()
-            .map(|entry| entry.path().join("bin/pg_dump"))
+            .map(|entry| entry.path().join("bin").join(tool))
             .collect();
         versioned.sort();
         candidates.extend(versioned);

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::{DumpError, PgDump, Target};
 
 /// The chunk size: memory stays bounded whatever the database's size.
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 /// How much of pg_dump's stderr is kept (its tail holds the error).
 const STDERR_TAIL: usize = 8 * 1024;
 /// The first bytes of every custom-format archive.
@@ -92,9 +92,7 @@ async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     sink: &mut W,
 ) -> Result<Result<StreamSummary, DumpError>, DumpError> {
     let mut buffer = vec![0u8; CHUNK];
-    let mut sha256 = Sha256::new();
-    let mut crc = 0u32;
-    let mut size = 0u64;
+    let mut hasher = StreamHasher::default();
     let mut header = Vec::with_capacity(ARCHIVE_MAGIC.len());
     loop {
         let read = source.read(&mut buffer).await.map_err(DumpError::Spawn)?;
@@ -104,24 +102,45 @@ async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         let chunk = &buffer[..read];
         let missing = ARCHIVE_MAGIC.len() - header.len();
         header.extend_from_slice(&chunk[..read.min(missing)]);
-        sha256.update(chunk);
-        crc = crc32c::crc32c_append(crc, chunk);
-        size += read as u64;
+        hasher.update(chunk);
         sink.write_all(chunk).await.map_err(DumpError::Sink)?;
     }
     sink.flush().await.map_err(DumpError::Sink)?;
     if header != ARCHIVE_MAGIC {
         return Ok(Err(DumpError::NotAnArchive));
     }
-    Ok(Ok(StreamSummary {
-        sha256_hex: format!("{:x}", sha256.finalize()),
-        crc32c: crc,
-        size,
-    }))
+    Ok(Ok(hasher.finish()))
+}
+
+/// sha256, crc32c and size of a stream fed chunk by chunk, shared by the dump (bytes out of
+/// pg_dump) and the restore (bytes into pg_restore) so both compute them the same way.
+#[derive(Default)]
+pub(crate) struct StreamHasher {
+    sha256: Sha256,
+    crc32c: u32,
+    size: u64,
+}
+
+impl StreamHasher {
+    /// Adds the next chunk.
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
+        self.sha256.update(chunk);
+        self.crc32c = crc32c::crc32c_append(self.crc32c, chunk);
+        self.size += chunk.len() as u64;
+    }
+
+    /// The checksums and size of everything fed.
+    pub(crate) fn finish(self) -> StreamSummary {
+        StreamSummary {
+            sha256_hex: format!("{:x}", self.sha256.finalize()),
+            crc32c: self.crc32c,
+            size: self.size,
+        }
+    }
 }
 
 /// Reads a stream to its end, keeping only its last `STDERR_TAIL` bytes.
-async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
+pub(crate) async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
     let mut tail = Vec::new();
     let mut buffer = [0u8; 1024];
     while let Ok(read @ 1..) = source.read(&mut buffer).await {
@@ -133,10 +152,11 @@ async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
     tail
 }
 
-/// The last error line of stderr (else its last non-empty line), with the password masked should libpq ever echo it.
-fn last_line(stderr: &[u8], target: &Target) -> String {
+/// The last error line of stderr (else its last non-empty line), with the password masked
+/// should libpq ever echo it. pg_restore's stderr has the same shape as pg_dump's.
+pub(crate) fn last_line(stderr: &[u8], target: &Target) -> String {
     let text = String::from_utf8_lossy(stderr);
-    // pg_dump follows its error with "detail: Query was: …"; the error line says why.
+    // pg_dump and pg_restore follow their error with "detail: Query was: …"; the error line says why.
     let mut lines = text.lines().rev().filter(|line| !line.trim().is_empty());
     let line = lines
         .clone()
