@@ -165,3 +165,37 @@ async fn the_sweep_drops_only_our_scratch_databases_older_than_an_hour() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_dump_that_matches_its_manifest_but_does_not_restore_fails_without_the_password() {
+    const PASSWORD: &str = "hunter2-Vq7-never-logged";
+    let pg = Postgres::start().await;
+    let (_source, archive, mut manifest) = dumped(&pg).await;
+    // A manifest describing a truncated dump: only a full restore can tell it is broken.
+    let truncated = &archive[..archive.len() * 9 / 10];
+    manifest.size = truncated.len() as u64;
+    manifest.sha256 = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(truncated));
+    manifest.crc32c = crc32c::crc32c(truncated);
+    let mut conn = PgConnection::connect(&pg.admin_url()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE ROLE verifier LOGIN CREATEDB PASSWORD '{PASSWORD}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    pg.require_passwords().await;
+    let mut verifier = admin(&pg);
+    verifier.user = "verifier".into();
+    verifier.password = Some(PASSWORD.to_owned().into());
+
+    let record = verify_backup(truncated, &manifest, &verifier, None)
+        .await
+        .unwrap();
+
+    assert!(!record.passed);
+    let reason = record.reason.clone().unwrap_or_default();
+    assert!(reason.contains("pg_restore failed"), "{reason}");
+    let json = String::from_utf8(record.to_json()).unwrap();
+    assert!(!json.contains(PASSWORD), "{json}");
+    assert_eq!(scratch_databases(&pg).await, Vec::<String>::new());
+}
