@@ -6,13 +6,14 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use backup_runner::dump::Target;
 use backup_runner::verify::{restore_archive, row_counts, table_checksums, Expected, VerifyError};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 use support::{dumped, seeded_counts, target};
 use testbed::Postgres;
 
-async fn fresh(pg: &Postgres) -> backup_runner::dump::Target {
+async fn fresh(pg: &Postgres) -> Target {
     let url = pg.fresh_database().await;
     target(pg, url.rsplit('/').next().unwrap())
 }
@@ -27,22 +28,23 @@ fn expected_of(bytes: &[u8]) -> Expected {
     }
 }
 
+/// A seeded source, dumped, then restored into a fresh database.
+async fn restored(pg: &Postgres) -> (Target, Target) {
+    let (source, archive, manifest) = dumped(pg).await;
+    let into = fresh(pg).await;
+    let expected = Expected::from_manifest(&manifest);
+    let report = restore_archive(archive.as_slice(), &into, None, &expected)
+        .await
+        .unwrap();
+    assert_eq!(report.summary.size, archive.len() as u64);
+    (source, into)
+}
+
 #[tokio::test]
 async fn a_restored_database_has_the_sources_exact_counts_and_checksums() {
     let pg = Postgres::start().await;
-    let (source, archive, manifest) = dumped(&pg).await;
-    let into = fresh(&pg).await;
+    let (source, into) = restored(&pg).await;
 
-    let report = restore_archive(
-        archive.as_slice(),
-        &into,
-        None,
-        &Expected::from_manifest(&manifest),
-    )
-    .await
-    .unwrap();
-
-    assert_eq!(report.summary.size, archive.len() as u64);
     let counts = row_counts(&into).await.unwrap();
     let expected: BTreeMap<String, i64> = seeded_counts()
         .into_iter()
@@ -58,17 +60,8 @@ async fn a_restored_database_has_the_sources_exact_counts_and_checksums() {
 #[tokio::test]
 async fn a_changed_row_changes_only_its_tables_checksum() {
     let pg = Postgres::start().await;
-    let (source, archive, manifest) = dumped(&pg).await;
-    let into = fresh(&pg).await;
-    restore_archive(
-        archive.as_slice(),
-        &into,
-        None,
-        &Expected::from_manifest(&manifest),
-    )
-    .await
-    .unwrap();
-    let mut conn = PgConnection::connect_with(&into_options(&pg, &into))
+    let (source, into) = restored(&pg).await;
+    let mut conn = PgConnection::connect(&pg.url(&into.database))
         .await
         .unwrap();
     sqlx::query("UPDATE ledger.entries SET amount = amount + 0.01 WHERE id = 7")
@@ -130,11 +123,4 @@ async fn an_archive_that_differs_from_its_manifest_commits_nothing() {
     assert!(!error.is_retryable());
     // pg_restore was stopped before it saw the end of its input, so it never committed.
     assert_eq!(row_counts(&into).await.unwrap(), BTreeMap::new());
-}
-
-fn into_options(
-    pg: &Postgres,
-    into: &backup_runner::dump::Target,
-) -> sqlx::postgres::PgConnectOptions {
-    pg.url(&into.database).parse().unwrap()
 }

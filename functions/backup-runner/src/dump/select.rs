@@ -83,13 +83,18 @@ pub fn pg_dump_major(version_line: &str) -> Option<u32> {
 /// (`server_version_num`, as `SHOW server_version_num` reports it: 150010 for 15.10).
 pub fn select_pg_dump(installed: &[PgDump], server_version_num: u32) -> Result<PgDump, DumpError> {
     let server_major = server_version_num / 10_000;
+    newest_at_least(installed, server_major).ok_or_else(|| DumpError::NoCompatiblePgDump {
+        server_major,
+        installed: installed.iter().map(|pg_dump| pg_dump.major).collect(),
+    })
+}
+
+/// The newest of `installed` whose major is at least `major`: client tools read and talk to
+/// older versions, never newer ones.
+pub(crate) fn newest_at_least(installed: &[PgDump], major: u32) -> Option<PgDump> {
     installed
         .iter()
-        .filter(|pg_dump| pg_dump.major >= server_major)
-        .max_by_key(|pg_dump| pg_dump.major)
+        .filter(|tool| tool.major >= major)
+        .max_by_key(|tool| tool.major)
         .cloned()
-        .ok_or_else(|| DumpError::NoCompatiblePgDump {
-            server_major,
-            installed: installed.iter().map(|pg_dump| pg_dump.major).collect(),
-        })
 }

@@ -1,6 +1,7 @@
 //! Running `pg_dump` and streaming its archive to a sink, checksummed on the way.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 
 use secrecy::ExposeSecret;
@@ -52,19 +53,12 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
     snapshot_id: &str,
     sink: &mut W,
 ) -> Result<StreamSummary, DumpError> {
-    let mut command = tokio::process::Command::new(&pg_dump.path);
+    let mut command = libpq_command(&pg_dump.path, target);
     command
         .args(["--format=custom", "--no-password"])
         .arg(format!("--snapshot={snapshot_id}"))
-        // Inherited libpq settings (a service file, a password file) must not redirect it.
-        .env_remove("PGSERVICE")
-        .env_remove("PGPASSFILE")
-        .env_remove("PGPASSWORD")
-        .envs(target.libpq_env())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .stdout(Stdio::piped());
     let mut child = command.spawn().map_err(DumpError::Spawn)?;
     let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(DumpError::Spawn(std::io::Error::other(
@@ -83,6 +77,22 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
         });
     }
     summary
+}
+
+/// A command running the PostgreSQL client `program` (pg_dump, pg_restore) against
+/// `target` through libpq's environment only, so no password is on a command line; its
+/// stderr piped for the error line, killed if dropped before it exits.
+pub(crate) fn libpq_command(program: &Path, target: &Target) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(program);
+    command
+        // Inherited libpq settings (a service file, a password file) must not redirect it.
+        .env_remove("PGSERVICE")
+        .env_remove("PGPASSFILE")
+        .env_remove("PGPASSWORD")
+        .envs(target.libpq_env())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
 }
 
 /// Copies `source` to `sink` in fixed chunks, hashing as it goes. The header check's

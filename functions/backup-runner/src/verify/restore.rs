@@ -8,7 +8,8 @@ use tokio::process::{Child, ChildStdin};
 
 use super::{discover_pg_restores, select_pg_restore, VerifyError};
 use crate::dump::{
-    last_line, pg_dump_major, read_tail, PgDump, StreamHasher, StreamSummary, Target, CHUNK,
+    last_line, libpq_command, pg_dump_major, read_tail, PgDump, StreamHasher, StreamSummary,
+    Target, CHUNK,
 };
 use crate::manifest::Manifest;
 
@@ -119,7 +120,7 @@ pub async fn run_pg_restore<R: AsyncRead + Unpin>(
 }
 
 fn spawn(tool: &PgDump, into: &Target) -> Result<Child, VerifyError> {
-    tokio::process::Command::new(&tool.path)
+    libpq_command(&tool.path, into)
         .args([
             "--exit-on-error",
             "--no-owner",
@@ -130,15 +131,8 @@ fn spawn(tool: &PgDump, into: &Target) -> Result<Child, VerifyError> {
             // database name can never be read as a connection string.
             "--dbname=postgresql://",
         ])
-        // Inherited libpq settings (a service file, a password file) must not redirect it.
-        .env_remove("PGSERVICE")
-        .env_remove("PGPASSFILE")
-        .env_remove("PGPASSWORD")
-        .envs(into.libpq_env())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .map_err(VerifyError::Spawn)
 }

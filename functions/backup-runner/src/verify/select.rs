@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::VerifyError;
-use crate::dump::{discover_pg_tools, PgDump};
+use crate::dump::{discover_pg_tools, newest_at_least, PgDump};
 
 /// Finds the installed `pg_restore` binaries: `configured` first, then each `PATH` entry,
 /// then `/usr/lib/postgresql/*/bin/pg_restore`.
@@ -15,15 +15,10 @@ pub async fn discover_pg_restores(configured: Option<&Path>) -> Vec<PgDump> {
 /// Picks the newest installed `pg_restore` whose major is at least `archive_major`, the
 /// major of the `pg_dump` that wrote the archive.
 pub fn select_pg_restore(installed: &[PgDump], archive_major: u32) -> Result<PgDump, VerifyError> {
-    installed
-        .iter()
-        .filter(|tool| tool.major >= archive_major)
-        .max_by_key(|tool| tool.major)
-        .cloned()
-        .ok_or_else(|| VerifyError::NoCompatiblePgRestore {
-            archive_major,
-            installed: installed.iter().map(|tool| tool.major).collect(),
-        })
+    newest_at_least(installed, archive_major).ok_or_else(|| VerifyError::NoCompatiblePgRestore {
+        archive_major,
+        installed: installed.iter().map(|tool| tool.major).collect(),
+    })
 }
 
 #[cfg(test)]
