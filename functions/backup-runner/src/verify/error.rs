@@ -77,3 +77,23 @@ fn database_is_transient(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_dependency_is_retryable_a_bad_archive_is_not() {
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(VerifyError::Database(sqlx::Error::Io(io())).is_retryable());
+        assert!(VerifyError::ReadArchive(io()).is_retryable());
+        let mismatch = VerifyError::Mismatch {
+            what: "size",
+            expected: "2".into(),
+            found: "1".into(),
+        };
+        assert!(!mismatch.is_retryable() && mismatch.is_archive_fault());
+        let refused = VerifyError::Database(sqlx::Error::RowNotFound);
+        assert!(!refused.is_retryable() && !refused.is_archive_fault());
+    }
+}

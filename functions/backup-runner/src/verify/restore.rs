@@ -39,13 +39,16 @@ impl Expected {
 
     /// The first way `found` differs from this, size first (the plainest reason).
     fn check(&self, found: &StreamSummary) -> Result<(), VerifyError> {
-        let differs = |what, expected: String, found: String| match expected == found {
-            true => Ok(()),
-            false => Err(VerifyError::Mismatch {
-                what,
-                expected,
-                found,
-            }),
+        let differs = |what, expected: String, found: String| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(VerifyError::Mismatch {
+                    what,
+                    expected,
+                    found,
+                })
+            }
         };
         differs("size", self.size.to_string(), found.size.to_string())?;
         differs("sha256", self.sha256_hex.clone(), found.sha256_hex.clone())?;
@@ -100,12 +103,18 @@ pub async fn run_pg_restore<R: AsyncRead + Unpin>(
     };
     // Drained concurrently: a pg_restore blocked on a full stderr pipe would stop reading.
     let stderr_tail = tokio::spawn(read_tail(stderr));
-    // On an early return `child` is dropped and killed (kill_on_drop): nothing commits.
-    let summary = feed(&mut archive, &mut stdin).await?;
-    if let Err(mismatch) = expected.check(&summary) {
-        child.kill().await.map_err(VerifyError::Spawn)?;
-        return Err(mismatch);
-    }
+    let fed = feed(&mut archive, &mut stdin).await;
+    let checked = fed.and_then(|summary| expected.check(&summary).map(|()| summary));
+    let summary = match checked {
+        Ok(summary) => summary,
+        Err(error) => {
+            // Killed (and reaped) before stdin is dropped: pg_restore must never see the
+            // end of an unread or mismatched archive, or it could commit it. A kill that
+            // fails means it has exited already.
+            let _ = child.kill().await;
+            return Err(error);
+        }
+    };
     // Only now may pg_restore see the end of its input and commit.
     drop(stdin);
     let status = child.wait().await.map_err(VerifyError::Spawn)?;

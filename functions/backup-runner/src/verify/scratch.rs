@@ -177,3 +177,38 @@ async fn drop_database(admin: &Target, name: &str) -> Result<(), VerifyError> {
     conn.close().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(raw: &str) -> BackupId {
+        BackupId::try_from(raw.to_owned()).expect("a valid backup id")
+    }
+
+    #[test]
+    fn names_keep_the_prefix_and_suffix_within_63_bytes() {
+        let name = scratch_name(&id("20261127t030000z-retry"), "0a1b2c3d");
+        assert_eq!(name, "gk_verify_20261127t030000z_retry_0a1b2c3d");
+        assert!(is_scratch_name(&name));
+        let long = scratch_name(&id(&"a".repeat(64)), "0a1b2c3d");
+        assert_eq!(long.len(), 63);
+        assert!(
+            long.ends_with("_0a1b2c3d") && is_scratch_name(&long),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn only_names_of_this_shape_pass() {
+        for name in [
+            "gk_verify_x_0a1b2c3",
+            "gk_verify_x_0A1B2C3D",
+            "gk_verify_x\"; DROP_0a1b2c3d",
+            "prod_db_0a1b2c3d",
+            "gk_verify_x-y_0a1b2c3d",
+        ] {
+            assert!(!is_scratch_name(name), "{name}");
+        }
+    }
+}

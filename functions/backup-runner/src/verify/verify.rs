@@ -22,7 +22,8 @@ use crate::manifest::Manifest;
 /// `Ok` with `passed = false` when the archive was read but differs from its manifest,
 /// does not restore, or restores other counts. `Err` only when verification could not be
 /// tried (no suitable pg_restore, the server or the archive unreachable): see
-/// [`VerifyError::is_retryable`].
+/// [`VerifyError::is_retryable`]. A scratch database that could not be dropped is an
+/// error too (retry; [`super::drop_leftover_scratch`] removes it within the hour).
 pub async fn verify_backup<R: AsyncRead + Unpin>(
     archive: R,
     manifest: &Manifest,
