@@ -14,6 +14,8 @@ mod publish;
 mod requested;
 pub mod store;
 mod targets;
+pub mod verify;
+mod verifying;
 mod window;
 
 use std::sync::Arc;
@@ -66,9 +68,8 @@ async fn handle(
         BackupEvent::Requested(request) => {
             requested::requested(&ctx, config, &runner.slots, request, &event.id, event.time).await
         }
-        BackupEvent::Verify(_) | BackupEvent::Restore(_) => Err(BackupError::Rejected(
-            "verification and restore are not wired yet".into(),
-        )),
+        BackupEvent::Verify(request) => verifying::verify(&ctx, config, request, &event.id).await,
+        BackupEvent::Restore(_) => Err(BackupError::Rejected("restore is not wired yet".into())),
     }
 }
 

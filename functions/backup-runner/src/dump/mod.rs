@@ -18,6 +18,11 @@ pub use snapshot::Snapshot;
 pub use stream::{run_pg_dump, DumpReport, StreamSummary};
 pub use target::Target;
 
+// Shared with verification (restoring is dumping's mirror image), not public API.
+pub(crate) use select::{discover_pg_tools, newest_at_least};
+pub(crate) use snapshot::{count_rows, TABLES};
+pub(crate) use stream::{last_line, libpq_command, read_tail, StreamHasher, CHUNK};
+
 use std::path::Path;
 
 use tokio::io::{AsyncRead, AsyncWrite};

@@ -19,14 +19,20 @@ pub struct PgDump {
 /// Finds the installed `pg_dump` binaries: `configured` first, then each `PATH` entry, then
 /// `/usr/lib/postgresql/*/bin/pg_dump`. Binaries whose version cannot be read are skipped.
 pub async fn discover_pg_dumps(configured: Option<&Path>) -> Vec<PgDump> {
+    discover_pg_tools("pg_dump", configured).await
+}
+
+/// Finds the installed binaries of the PostgreSQL client `tool` (`pg_dump`, `pg_restore`)
+/// the way [`discover_pg_dumps`] does; their `--version` lines have the same shape.
+pub(crate) async fn discover_pg_tools(tool: &str, configured: Option<&Path>) -> Vec<PgDump> {
     let mut candidates: Vec<PathBuf> = configured.map(Path::to_owned).into_iter().collect();
     if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("pg_dump")));
+        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join(tool)));
     }
     if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut versioned: Vec<PathBuf> = entries
             .flatten()
-            .map(|entry| entry.path().join("bin/pg_dump"))
+            .map(|entry| entry.path().join("bin").join(tool))
             .collect();
         versioned.sort();
         candidates.extend(versioned);
@@ -77,13 +83,18 @@ pub fn pg_dump_major(version_line: &str) -> Option<u32> {
 /// (`server_version_num`, as `SHOW server_version_num` reports it: 150010 for 15.10).
 pub fn select_pg_dump(installed: &[PgDump], server_version_num: u32) -> Result<PgDump, DumpError> {
     let server_major = server_version_num / 10_000;
+    newest_at_least(installed, server_major).ok_or_else(|| DumpError::NoCompatiblePgDump {
+        server_major,
+        installed: installed.iter().map(|pg_dump| pg_dump.major).collect(),
+    })
+}
+
+/// The newest of `installed` whose major is at least `major`: client tools read and talk to
+/// older versions, never newer ones.
+pub(crate) fn newest_at_least(installed: &[PgDump], major: u32) -> Option<PgDump> {
     installed
         .iter()
-        .filter(|pg_dump| pg_dump.major >= server_major)
-        .max_by_key(|pg_dump| pg_dump.major)
+        .filter(|tool| tool.major >= major)
+        .max_by_key(|tool| tool.major)
         .cloned()
-        .ok_or_else(|| DumpError::NoCompatiblePgDump {
-            server_major,
-            installed: installed.iter().map(|pg_dump| pg_dump.major).collect(),
-        })
 }

@@ -9,7 +9,7 @@ use super::{run_pg_dump, DumpError, DumpReport, PgDump, Target};
 
 /// Every ordinary table of the user schemas, named as `format('%I.%I')` quotes it so the
 /// name is unambiguous and safe to splice into SQL.
-const TABLES: &str = "SELECT format('%I.%I', n.nspname, c.relname) AS name \
+pub(crate) const TABLES: &str = "SELECT format('%I.%I', n.nspname, c.relname) AS name \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' \
        AND n.nspname NOT LIKE 'pg\\_%' \
@@ -24,6 +24,29 @@ pub struct Snapshot {
     id: String,
     server_version_num: u32,
     row_counts: BTreeMap<String, i64>,
+}
+
+/// Exact row counts of every table in [`TABLES`], keyed as the manifest keys them. In the
+/// caller's transaction, so inside a snapshot they are the snapshot's.
+pub(crate) async fn count_rows(
+    conn: &mut PgConnection,
+) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+    let tables: Vec<String> = sqlx::query(TABLES)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.get("name"))
+        .collect();
+    let mut row_counts = BTreeMap::new();
+    for table in tables {
+        // `table` was quoted by the server's format('%I.%I'), never assembled from raw
+        // names here.
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        row_counts.insert(table, count);
+    }
+    Ok(row_counts)
 }
 
 impl Snapshot {
@@ -45,21 +68,7 @@ impl Snapshot {
         let server_version_num = version.trim().parse().map_err(|_| {
             sqlx::Error::Protocol(format!("server_version_num is not a number: {version}"))
         })?;
-        let tables: Vec<String> = sqlx::query(TABLES)
-            .fetch_all(&mut conn)
-            .await?
-            .iter()
-            .map(|row| row.get("name"))
-            .collect();
-        let mut row_counts = BTreeMap::new();
-        for table in tables {
-            // `table` was quoted by the server's format('%I.%I'), never assembled from raw
-            // names here.
-            let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-                .fetch_one(&mut conn)
-                .await?;
-            row_counts.insert(table, count);
-        }
+        let row_counts = count_rows(&mut conn).await?;
         Ok(Self {
             conn,
             id,

@@ -1,6 +1,7 @@
 //! Running `pg_dump` and streaming its archive to a sink, checksummed on the way.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 
 use secrecy::ExposeSecret;
@@ -10,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::{DumpError, PgDump, Target};
 
 /// The chunk size: memory stays bounded whatever the database's size.
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 /// How much of pg_dump's stderr is kept (its tail holds the error).
 const STDERR_TAIL: usize = 8 * 1024;
 /// The first bytes of every custom-format archive.
@@ -52,19 +53,12 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
     snapshot_id: &str,
     sink: &mut W,
 ) -> Result<StreamSummary, DumpError> {
-    let mut command = tokio::process::Command::new(&pg_dump.path);
+    let mut command = libpq_command(&pg_dump.path, target);
     command
         .args(["--format=custom", "--no-password"])
         .arg(format!("--snapshot={snapshot_id}"))
-        // Inherited libpq settings (a service file, a password file) must not redirect it.
-        .env_remove("PGSERVICE")
-        .env_remove("PGPASSFILE")
-        .env_remove("PGPASSWORD")
-        .envs(target.libpq_env())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .stdout(Stdio::piped());
     let mut child = command.spawn().map_err(DumpError::Spawn)?;
     let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(DumpError::Spawn(std::io::Error::other(
@@ -85,6 +79,22 @@ pub async fn run_pg_dump<W: AsyncWrite + Unpin>(
     summary
 }
 
+/// A command running the PostgreSQL client `program` (pg_dump, pg_restore) against
+/// `target` through libpq's environment only, so no password is on a command line; its
+/// stderr piped for the error line, killed if dropped before it exits.
+pub(crate) fn libpq_command(program: &Path, target: &Target) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(program);
+    command
+        // Inherited libpq settings (a service file, a password file) must not redirect it.
+        .env_remove("PGSERVICE")
+        .env_remove("PGPASSFILE")
+        .env_remove("PGPASSWORD")
+        .envs(target.libpq_env())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
 /// Copies `source` to `sink` in fixed chunks, hashing as it goes. The header check's
 /// result is returned inside so a failed pg_dump reports its own error first.
 pub(crate) async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
@@ -92,9 +102,7 @@ pub(crate) async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     sink: &mut W,
 ) -> Result<Result<StreamSummary, DumpError>, DumpError> {
     let mut buffer = vec![0u8; CHUNK];
-    let mut sha256 = Sha256::new();
-    let mut crc = 0u32;
-    let mut size = 0u64;
+    let mut hasher = StreamHasher::default();
     let mut header = Vec::with_capacity(ARCHIVE_MAGIC.len());
     loop {
         let read = source.read(&mut buffer).await.map_err(DumpError::Spawn)?;
@@ -104,24 +112,45 @@ pub(crate) async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         let chunk = &buffer[..read];
         let missing = ARCHIVE_MAGIC.len() - header.len();
         header.extend_from_slice(&chunk[..read.min(missing)]);
-        sha256.update(chunk);
-        crc = crc32c::crc32c_append(crc, chunk);
-        size += read as u64;
+        hasher.update(chunk);
         sink.write_all(chunk).await.map_err(DumpError::Sink)?;
     }
     sink.flush().await.map_err(DumpError::Sink)?;
     if header != ARCHIVE_MAGIC {
         return Ok(Err(DumpError::NotAnArchive));
     }
-    Ok(Ok(StreamSummary {
-        sha256_hex: format!("{:x}", sha256.finalize()),
-        crc32c: crc,
-        size,
-    }))
+    Ok(Ok(hasher.finish()))
+}
+
+/// sha256, crc32c and size of a stream fed chunk by chunk, shared by the dump (bytes out of
+/// pg_dump) and the restore (bytes into pg_restore) so both compute them the same way.
+#[derive(Default)]
+pub(crate) struct StreamHasher {
+    sha256: Sha256,
+    crc32c: u32,
+    size: u64,
+}
+
+impl StreamHasher {
+    /// Adds the next chunk.
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
+        self.sha256.update(chunk);
+        self.crc32c = crc32c::crc32c_append(self.crc32c, chunk);
+        self.size += chunk.len() as u64;
+    }
+
+    /// The checksums and size of everything fed.
+    pub(crate) fn finish(self) -> StreamSummary {
+        StreamSummary {
+            sha256_hex: format!("{:x}", self.sha256.finalize()),
+            crc32c: self.crc32c,
+            size: self.size,
+        }
+    }
 }
 
 /// Reads a stream to its end, keeping only its last `STDERR_TAIL` bytes.
-async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
+pub(crate) async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
     let mut tail = Vec::new();
     let mut buffer = [0u8; 1024];
     while let Ok(read @ 1..) = source.read(&mut buffer).await {
@@ -133,10 +162,11 @@ async fn read_tail<R: AsyncRead + Unpin>(mut source: R) -> Vec<u8> {
     tail
 }
 
-/// The last error line of stderr (else its last non-empty line), with the password masked should libpq ever echo it.
-fn last_line(stderr: &[u8], target: &Target) -> String {
+/// The last error line of stderr (else its last non-empty line), with the password masked
+/// should libpq ever echo it. pg_restore's stderr has the same shape as pg_dump's.
+pub(crate) fn last_line(stderr: &[u8], target: &Target) -> String {
     let text = String::from_utf8_lossy(stderr);
-    // pg_dump follows its error with "detail: Query was: …"; the error line says why.
+    // pg_dump and pg_restore follow their error with "detail: Query was: …"; the error line says why.
     let mut lines = text.lines().rev().filter(|line| !line.trim().is_empty());
     let line = lines
         .clone()

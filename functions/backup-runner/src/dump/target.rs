@@ -20,6 +20,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// The database `url` names (`postgres` when it names none), as the role of `url`.
+    pub fn from_url(url: &SecretString) -> Result<Self, String> {
+        let database = url::Url::parse(url.expose_secret())
+            .ok()
+            .map(|u| u.path().trim_start_matches('/').to_owned())
+            .filter(|db| !db.is_empty())
+            .unwrap_or_else(|| "postgres".to_owned());
+        Self::on_server(url, &database)
+    }
+
     /// The database `database` on the server of `url` (`postgres://user:password@host:port/…`),
     /// as the role of `url`. The error names what is missing, never the URL's password.
     pub fn on_server(url: &SecretString, database: &str) -> Result<Self, String> {
