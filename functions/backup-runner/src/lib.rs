@@ -5,6 +5,9 @@
 //! exist; the handler, the window and verification do not yet.
 
 pub mod backup;
+pub mod catalog;
 pub mod dump;
+pub mod freshness;
 pub mod manifest;
+pub mod retention;
 pub mod store;
