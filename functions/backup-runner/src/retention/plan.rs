@@ -177,3 +177,33 @@ fn monday(d: NaiveDate) -> NaiveDate {
 fn month_index(d: NaiveDate) -> i64 {
     i64::from(d.year()) * 12 + i64::from(d.month0())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // test code: a panic is the failure report
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn iso_weeks_start_on_monday_and_cross_the_year_end() {
+        // 1 January 2026 is a Thursday of ISO week 2026-W01, which began on 29 December.
+        assert_eq!(monday(day(2026, 1, 1)), day(2025, 12, 29));
+        assert_eq!(monday(day(2026, 1, 4)), day(2025, 12, 29));
+        assert_eq!(monday(day(2026, 1, 5)), day(2026, 1, 5));
+    }
+
+    #[test]
+    fn months_ago_count_across_the_year_end() {
+        assert_eq!(
+            month_index(day(2026, 1, 15)) - month_index(day(2025, 12, 31)),
+            1
+        );
+        assert_eq!(
+            month_index(day(2026, 3, 1)) - month_index(day(2025, 3, 31)),
+            12
+        );
+    }
+}
