@@ -263,11 +263,11 @@ async fn nothing_younger_than_the_floor_is_deleted() {
     let mut policy = RetentionPolicy::default();
     (policy.daily_days.dev, policy.weeklies, policy.monthlies.dev) = (0, 0, 0);
     let now = window(date(4, 29));
-    // Ages at `now`: 24 h, 47 h 59 min (kept); 48 h 01 min, 96 h (deleted). None verified.
+    // Ages at `now`: 24 h, 47 h 59 min (kept); exactly 48 h, 96 h (deleted). None verified.
     let minutes = [
         (date(4, 28), 0),
         (date(4, 27), 1),
-        (date(4, 26), 23 * 60 + 59),
+        (date(4, 26), 24 * 60),
         (date(4, 25), 0),
     ];
     for (day, took) in minutes {
