@@ -5,13 +5,16 @@
 //! [`handle`] is the handler; `main.rs` only reads the [`Config`] and runs it.
 
 pub mod backup;
+pub mod catalog;
 mod config;
 pub mod dump;
 mod error;
+pub mod freshness;
 pub mod manifest;
 pub mod pending;
 mod publish;
 mod requested;
+pub mod retention;
 pub mod store;
 mod targets;
 pub mod verify;
