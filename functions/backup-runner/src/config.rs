@@ -8,6 +8,8 @@ use events::Tier;
 use secrecy::SecretString;
 use shared::env::{ConfigError, Env};
 
+use crate::retention::RetentionPolicy;
+
 /// A database backed up besides the environments' own, named in `EXTRA_DATABASES`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtraDatabase {
@@ -49,7 +51,9 @@ pub struct Config {
     /// See `pg_dump`.
     pub pg_restore: Option<PathBuf>,
     /// `BACKUP_RPO_HOURS`: a database whose newest verified backup is older is overdue.
-    pub rpo: Duration,
+    pub rpo: chrono::Duration,
+    /// `RETENTION_*`: what the window's sweep keeps.
+    pub retention: RetentionPolicy,
     /// `OBJECT_STORE_URL` (read by the runtime too): names backups in events.
     pub object_store_url: String,
 }
@@ -106,7 +110,8 @@ impl Config {
             max_parallel,
             pg_dump: env.optional("PG_DUMP_PATH").map(PathBuf::from),
             pg_restore: env.optional("PG_RESTORE_PATH").map(PathBuf::from),
-            rpo: Duration::from_secs(rpo_hours * 3600),
+            rpo: crate::freshness::rpo_from_env(env)?,
+            retention: RetentionPolicy::from_env(env)?,
             object_store_url: env.optional("OBJECT_STORE_URL").unwrap_or_default(),
         })
     }
@@ -165,7 +170,7 @@ mod tests {
         assert_eq!(cfg.start_window, Duration::from_secs(3600));
         assert_eq!(cfg.complete_window, Duration::from_secs(6 * 3600));
         assert_eq!(cfg.max_parallel, 2);
-        assert_eq!(cfg.rpo, Duration::from_secs(26 * 3600));
+        assert_eq!(cfg.rpo, chrono::Duration::hours(26));
         assert_eq!(cfg.topic, "backup-window");
         let extra = &cfg.extra_databases[0];
         assert_eq!(

@@ -14,8 +14,11 @@ pub mod manifest;
 pub mod pending;
 mod publish;
 mod requested;
+mod restore_target;
+mod restoring;
 pub mod retention;
 pub mod store;
+mod sweep;
 mod targets;
 pub mod verify;
 mod verifying;
@@ -60,11 +63,11 @@ async fn handle(
     let config = &runner.config;
     match &event.data {
         BackupEvent::Window(w) => {
-            window::fan_out(
+            window::nightly(
                 &ctx,
                 config,
                 window::window_of(w.window.or(event.time)),
-                "backup window",
+                &event.id,
             )
             .await
         }
@@ -72,7 +75,7 @@ async fn handle(
             requested::requested(&ctx, config, &runner.slots, request, &event.id, event.time).await
         }
         BackupEvent::Verify(request) => verifying::verify(&ctx, config, request, &event.id).await,
-        BackupEvent::Restore(_) => Err(BackupError::Rejected("restore is not wired yet".into())),
+        BackupEvent::Restore(request) => restoring::restore(&ctx, config, request, &event.id).await,
     }
 }
 

@@ -37,6 +37,26 @@ pub async fn fan_out(
     Ok(Outcome::Done)
 }
 
+/// The nightly job: the fan-out, then the sweep (overdue databases, retention).
+pub async fn nightly(
+    ctx: &Ctx,
+    config: &Config,
+    window: DateTime<Utc>,
+    event_id: &str,
+) -> Result<Outcome, BackupError> {
+    fan_out(ctx, config, window, "backup window").await?;
+    let expected: Vec<_> = targets::all(ctx, config)
+        .await?
+        .into_iter()
+        .map(|(env, db)| {
+            let db = db.unwrap_or_else(|| env.database());
+            (env, db)
+        })
+        .collect();
+    crate::sweep::sweep(ctx, config, &expected, Utc::now(), event_id).await?;
+    Ok(Outcome::Done)
+}
+
 /// The window of an event that states none: its minute, so one on-demand request is one
 /// backup.
 pub fn window_of(time: Option<DateTime<Utc>>) -> DateTime<Utc> {

@@ -37,6 +37,7 @@ async fn database_with_password(pg: &Postgres) -> Target {
         user: "backup_login".into(),
         password: Some(PASSWORD.to_owned().into()),
         database: url.rsplit('/').next().unwrap().into(),
+        session_role: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn target(pg: &Postgres, url: &str) -> Target {
         user: "postgres".into(),
         password: None,
         database: url.rsplit('/').next().unwrap().into(),
+        session_role: None,
     }
 }
 

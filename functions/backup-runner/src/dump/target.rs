@@ -1,5 +1,6 @@
 //! The database to dump and how to reach it.
 
+use events::names::DbIdent;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgConnectOptions;
 
@@ -17,6 +18,9 @@ pub struct Target {
     pub password: Option<SecretString>,
     /// Database name.
     pub database: String,
+    /// A role to act as once connected (`SET ROLE` through `PGOPTIONS`), so what a restore
+    /// creates belongs to it; a validated identifier, so it cannot smuggle other options.
+    pub session_role: Option<DbIdent>,
 }
 
 impl Target {
@@ -61,6 +65,7 @@ impl Target {
                 .transpose()?
                 .map(SecretString::from),
             database: database.to_owned(),
+            session_role: None,
         })
     }
 
@@ -88,6 +93,9 @@ impl Target {
         ];
         if let Some(password) = &self.password {
             env.push(("PGPASSWORD", password.expose_secret().to_owned()));
+        }
+        if let Some(role) = &self.session_role {
+            env.push(("PGOPTIONS", format!("-c role={}", role.as_str())));
         }
         env
     }

@@ -20,6 +20,7 @@ pub use counts::{row_counts, table_checksums};
 pub use error::VerifyError;
 pub use record::{Mismatch, VerificationRecord, VERIFICATION_FORMAT};
 pub use restore::{restore_archive, run_pg_restore, Expected, RestoreReport};
+pub(crate) use scratch::execute_formatted;
 pub use scratch::{drop_leftover_scratch, scratch_name, ScratchDb, SCRATCH_PREFIX};
 pub use select::{discover_pg_restores, select_pg_restore};
 pub use verify::verify_backup;

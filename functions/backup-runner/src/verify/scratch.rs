@@ -64,7 +64,7 @@ impl ScratchDb {
         }
         let mut conn = connect(admin).await?;
         let create = "SELECT format('CREATE DATABASE %I TEMPLATE template0', $1::text)";
-        execute_formatted(&mut conn, create, &name).await?;
+        execute_formatted(&mut conn, create, &[&name]).await?;
         let scratch = Self {
             admin: admin.clone(),
             name,
@@ -76,7 +76,7 @@ impl ScratchDb {
              to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
         );
         // On failure `scratch` goes out of scope and its Drop removes the database.
-        execute_formatted(&mut conn, &comment, &scratch.name).await?;
+        execute_formatted(&mut conn, &comment, &[&scratch.name]).await?;
         conn.close().await?;
         Ok(scratch)
     }
@@ -154,17 +154,18 @@ async fn connect(admin: &Target) -> Result<PgConnection, sqlx::Error> {
     PgConnection::connect_with(&admin.connect_options()).await
 }
 
-/// Has the server quote `name` into `template` (`format(… %I …)`), then runs the result:
-/// no identifier is ever spliced by hand.
-async fn execute_formatted(
+/// Has the server quote `args` into `template` (`format(… %I … %L …)`), then runs the
+/// result: no identifier or literal is ever spliced by hand.
+pub(crate) async fn execute_formatted(
     conn: &mut PgConnection,
     template: &str,
-    name: &str,
+    args: &[&str],
 ) -> Result<(), sqlx::Error> {
-    let statement: String = sqlx::query_scalar(template)
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?;
+    let mut query = sqlx::query_scalar(template);
+    for arg in args {
+        query = query.bind(*arg);
+    }
+    let statement: String = query.fetch_one(&mut *conn).await?;
     // Through `Executor::execute` (a boxed, `Send` future): `raw_sql(..).execute(..)` makes
     // the handler's future fail the "Executor is not general enough" check.
     sqlx::Executor::execute(&mut *conn, statement.as_str()).await?;
@@ -175,7 +176,7 @@ async fn execute_formatted(
 async fn drop_database(admin: &Target, name: &str) -> Result<(), VerifyError> {
     let mut conn = connect(admin).await?;
     let drop = "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', $1::text)";
-    execute_formatted(&mut conn, drop, name).await?;
+    execute_formatted(&mut conn, drop, &[name]).await?;
     conn.close().await?;
     Ok(())
 }

@@ -19,6 +19,7 @@ pub fn target(pg: &Postgres, name: &str) -> Target {
         user: "postgres".into(),
         password: None,
         database: name.into(),
+        session_role: None,
     }
 }
 
