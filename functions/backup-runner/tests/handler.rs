@@ -1,0 +1,219 @@
+//! The runner as the runtime runs it (dispatcher, ledger, dead letters) over real
+//! PostgreSQL and a directory store: the window's fan-out, one backup per database and
+//! window whatever the redeliveries, verification, skipped windows, the doctor probe, and
+//! restores.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod stack;
+
+use backup_runner::dump::Target;
+use backup_runner::verify::table_checksums;
+use chrono::{DurationRound, TimeDelta, Utc};
+use serde_json::json;
+use shared::Decision;
+use stack::{Stack, REQUESTED, RESTORE, WINDOW};
+
+const COMPLETED: &str = "dev.groundskeeper.backup.completed.v1";
+const VERIFIED: &str = "dev.groundskeeper.backup.verified.v1";
+const SKIPPED: &str = "dev.groundskeeper.backup.skipped.v1";
+const RESTORED: &str = "dev.groundskeeper.backup.restored.v1";
+
+/// This minute's window: inside its start window.
+fn window_now() -> String {
+    let minute = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap();
+    minute.to_rfc3339()
+}
+
+fn target_of(stack: &Stack, database: &str) -> Target {
+    Target::on_server(&stack.base.admin_url().into(), database).unwrap()
+}
+
+#[tokio::test]
+async fn a_window_backs_up_each_ready_database_once_whatever_the_redeliveries() {
+    let stack = Stack::start(&[]).await;
+    stack.ready_environment("shop", "dev", 20).await;
+    stack.ready_environment("blog", "staging", 5).await;
+    let window = window_now();
+
+    assert_eq!(
+        stack
+            .deliver("w-1", WINDOW, json!({ "window": window }))
+            .await,
+        Decision::Done
+    );
+    let backups = stack.drain_own_topic().await;
+    assert!(backups.iter().all(|d| *d == Decision::Done), "{backups:?}");
+    assert_eq!(stack.keys_ending(".dump").len(), 2);
+    assert_eq!(stack.keys_ending(".manifest.json").len(), 2);
+    assert_eq!(stack.keys_ending(".verification.json").len(), 2);
+    assert_eq!(stack.emitted_of(COMPLETED).len(), 2);
+    assert_eq!(stack.emitted_of(VERIFIED).len(), 2);
+    let before = stack.objects();
+
+    // Redelivered, or re-published as a new event: the ledger knows the window.
+    for id in ["w-1", "w-2"] {
+        let decision = stack.deliver(id, WINDOW, json!({ "window": window })).await;
+        assert_eq!(decision, Decision::Duplicate, "{id}");
+    }
+    // A database's request of that window, published again by hand under a new id: the
+    // ledger keys it on (environment, database, window).
+    let request = json!({ "environment": "shop", "window": window, "reason": "again" });
+    assert_eq!(
+        stack.deliver("r-x", REQUESTED, request.clone()).await,
+        Decision::Duplicate
+    );
+    // And with the ledger's record gone: the handler finds the manifest and dumps nothing.
+    let raw = testbed::raw_event("r-y", REQUESTED, &request, None);
+    assert_eq!(
+        stack.dispatcher_with(None).dispatch_raw(raw).await,
+        Decision::Done
+    );
+    stack.drain_own_topic().await;
+    assert_eq!(stack.objects(), before, "nothing written, nothing replaced");
+    assert_eq!(stack.emitted_of(COMPLETED).len(), 2);
+}
+
+#[tokio::test]
+async fn the_doctor_probe_is_acked_as_nothing_to_back_up() {
+    let stack = Stack::start(&[]).await;
+    let probe = events::platform::service("backup-runner").unwrap().probe;
+    let data: serde_json::Value = serde_json::from_str(probe.data_json).unwrap();
+    let decision = stack.deliver("probe", probe.event_type, data).await;
+    let Decision::Ignored(reason) = decision else {
+        panic!("expected an ack without action, got {decision:?}")
+    };
+    assert!(reason.contains("nothing to back up"), "{reason}");
+    assert!(stack.objects().is_empty());
+}
+
+#[tokio::test]
+async fn a_request_delivered_after_its_start_window_is_skipped_and_dumps_nothing() {
+    let stack = Stack::start(&[("BACKUP_START_WINDOW_MINUTES", "30")]).await;
+    stack.ready_environment("late", "dev", 3).await;
+    let window = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();
+    let decision = stack
+        .deliver(
+            "r-1",
+            REQUESTED,
+            json!({ "environment": "late", "window": window }),
+        )
+        .await;
+    assert!(matches!(decision, Decision::Ignored(_)), "{decision:?}");
+    let skipped = stack.emitted_of(SKIPPED);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["environment"], "late");
+    assert!(stack.objects().is_empty(), "{:?}", stack.objects().keys());
+}
+
+#[tokio::test]
+async fn an_extra_database_that_is_not_configured_is_dead_lettered_untouched() {
+    let stack = Stack::start(&[]).await;
+    stack.ready_environment("shop", "dev", 3).await;
+    let decision = stack
+        .deliver(
+            "r-1",
+            REQUESTED,
+            json!({ "environment": "shop", "database": "postgres" }),
+        )
+        .await;
+    let Decision::Rejected { reason, .. } = decision else {
+        panic!("expected a dead letter, got {decision:?}")
+    };
+    assert!(reason.contains("EXTRA_DATABASES"), "{reason}");
+    assert!(stack.objects().is_empty());
+}
+
+#[tokio::test]
+async fn a_restore_recreates_the_exact_data_in_a_new_database_once() {
+    let stack = Stack::start(&[]).await;
+    let env = stack.ready_environment("shop", "staging", 40).await;
+    let window = window_now();
+    let request = json!({ "environment": "shop", "window": window });
+    assert_eq!(
+        stack.deliver("r-1", REQUESTED, request).await,
+        Decision::Done
+    );
+    stack.drain_own_topic().await;
+    assert_eq!(stack.emitted_of(VERIFIED).len(), 1);
+
+    let restore = json!({ "environment": "shop", "into": "shop_copy" });
+    assert_eq!(
+        stack.deliver("x-1", RESTORE, restore.clone()).await,
+        Decision::Done
+    );
+    let source = table_checksums(&target_of(&stack, env.database().as_str()))
+        .await
+        .unwrap();
+    let copy = table_checksums(&target_of(&stack, "shop_copy"))
+        .await
+        .unwrap();
+    assert_eq!(copy, source, "every table, every row");
+    assert_eq!(source.len(), 2);
+    let restored = stack.emitted_of(RESTORED);
+    assert_eq!(restored.len(), 1);
+    assert_eq!(restored[0]["tables"], 2);
+
+    // Asked again: the ledger knows it; without the ledger's record, the database's mark.
+    assert_eq!(
+        stack.deliver("x-2", RESTORE, restore.clone()).await,
+        Decision::Duplicate
+    );
+    let raw = testbed::raw_event("x-3", RESTORE, &restore, None);
+    let again = stack.dispatcher_with(None).dispatch_raw(raw).await;
+    assert!(
+        matches!(&again, Decision::Ignored(r) if r.contains("already")),
+        "{again:?}"
+    );
+    let copy = table_checksums(&target_of(&stack, "shop_copy"))
+        .await
+        .unwrap();
+    assert_eq!(copy, source);
+}
+
+#[tokio::test]
+async fn a_restore_never_writes_into_a_database_it_did_not_create() {
+    let stack = Stack::start(&[]).await;
+    let env = stack.ready_environment("shop", "dev", 4).await;
+    stack
+        .deliver(
+            "r-1",
+            REQUESTED,
+            json!({ "environment": "shop", "window": window_now() }),
+        )
+        .await;
+    stack.drain_own_topic().await;
+    // Someone else's database, and an environment's database named without its environment.
+    let someone_elses = stack.base.postgres.fresh_database().await;
+    let name = someone_elses.rsplit('/').next().unwrap().to_owned();
+    let before = table_checksums(&target_of(&stack, &name)).await.unwrap();
+    for (id, into) in [("x-1", name.as_str()), ("x-2", env.database().as_str())] {
+        let decision = stack
+            .deliver(id, RESTORE, json!({ "environment": "shop", "into": into }))
+            .await;
+        assert!(
+            matches!(decision, Decision::Rejected { .. }),
+            "{into}: {decision:?}"
+        );
+    }
+    assert_eq!(
+        table_checksums(&target_of(&stack, &name)).await.unwrap(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn a_restore_without_a_verified_backup_is_dead_lettered_with_the_reason() {
+    let stack = Stack::start(&[]).await;
+    stack.ready_environment("shop", "dev", 4).await;
+    let decision = stack
+        .deliver(
+            "x-1",
+            RESTORE,
+            json!({ "environment": "shop", "into": "shop_copy" }),
+        )
+        .await;
+    let Decision::Rejected { reason, .. } = decision else {
+        panic!("expected a dead letter, got {decision:?}")
+    };
+    assert!(reason.contains("no verified backup"), "{reason}");
+}
