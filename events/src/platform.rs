@@ -160,21 +160,30 @@ pub const SERVICES: &[ServiceSpec] = &[
             "roles/secretmanager.secretAccessor",
             "roles/pubsub.publisher",
         ],
+        // A dump gets the longest request Pub/Sub waits for: the runner stops it
+        // (BACKUP_REQUEST_BUDGET_SECS, 500) before the runtime's delivery timeout (530),
+        // before Cloud Run's request timeout (540), before the ack deadline (600); the lease
+        // outlives them all so a redelivery never starts a second dump of a running one.
         deploy: Deploy {
             ack_deadline_secs: Some(600),
             timeout_secs: 540,
-            env: &[],
+            env: &[
+                ("DELIVERY_TIMEOUT_SECS", "530"),
+                ("IDEMPOTENCY_LEASE_SECS", "1200"),
+            ],
             secrets: DATABASE_SECRETS,
         },
         local: Local {
             port: 8083,
-            env: &[],
+            env: &[
+                ("DELIVERY_TIMEOUT_SECS", "530"),
+                ("IDEMPOTENCY_LEASE_SECS", "1200"),
+            ],
         },
         // Without a probe doctor would send this service's job, the backup window: a real
         // backup of every database. Instead a backup of an environment that was never
-        // created; backup-runner is not built yet, and this assumes it acks that as nothing
-        // to back up (as env-provisioner does for teardown). If it dead-letters it, doctor
-        // reports the probe.
+        // created, which the runner acks as nothing to back up (tested in
+        // functions/backup-runner/tests/handler.rs).
         probe: Probe {
             event_type: "dev.groundskeeper.backup.requested.v1",
             data_json: r#"{"environment":"gk-doctor-probe-never-created","reason":"groundskeeper doctor probe"}"#,
