@@ -217,3 +217,77 @@ async fn a_restore_without_a_verified_backup_is_dead_lettered_with_the_reason() 
     };
     assert!(reason.contains("no verified backup"), "{reason}");
 }
+
+const OVERDUE: &str = "dev.groundskeeper.backup.overdue.v1";
+const FAILED: &str = "dev.groundskeeper.backup.failed.v1";
+
+#[tokio::test]
+async fn silence_is_overdue_and_a_verified_backup_ends_it() {
+    let stack = Stack::start(&[]).await;
+    stack.ready_environment("shop", "dev", 5).await;
+    stack.ready_environment("blog", "dev", 5).await;
+
+    // The first window: nothing verified yet anywhere.
+    let first = window_now();
+    assert_eq!(
+        stack
+            .deliver("w-1", WINDOW, json!({ "window": first }))
+            .await,
+        Decision::Done
+    );
+    let overdue = stack.emitted_of(OVERDUE);
+    let mut late: Vec<&str> = overdue
+        .iter()
+        .map(|o| o["environment"].as_str().unwrap())
+        .collect();
+    late.sort();
+    assert_eq!(late, ["blog", "shop"]);
+    assert!(overdue
+        .iter()
+        .all(|o| o["newest_verified"].is_null() && o["rpo_hours"] == 26));
+    stack.drain_own_topic().await;
+    assert_eq!(stack.emitted_of(VERIFIED).len(), 2);
+
+    // The next window finds both verified within the RPO: no new alarm.
+    let next = (Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(1))
+        .to_rfc3339();
+    assert_eq!(
+        stack
+            .deliver("w-2", WINDOW, json!({ "window": next }))
+            .await,
+        Decision::Done
+    );
+    assert_eq!(stack.emitted_of(OVERDUE).len(), 2, "no new overdue event");
+}
+
+#[tokio::test]
+async fn a_corrupted_dump_fails_verification_and_is_recorded_and_announced() {
+    let stack = Stack::start(&[]).await;
+    stack.ready_environment("shop", "dev", 50).await;
+    let request = json!({ "environment": "shop", "window": window_now() });
+    assert_eq!(
+        stack.deliver("r-1", REQUESTED, request).await,
+        Decision::Done
+    );
+    // Before the verification is delivered, one byte of the stored dump changes.
+    let dump = stack.keys_ending(".dump").pop().unwrap();
+    let path = stack.base.objects_dir().join(&dump);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+
+    let decisions = stack.drain_own_topic().await;
+    assert_eq!(
+        decisions,
+        vec![Decision::Done],
+        "a finding, acked, not a dead letter"
+    );
+    assert!(stack.emitted_of(VERIFIED).is_empty());
+    let failed = stack.emitted_of(FAILED);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["step"], "verify");
+    let record_key = stack.keys_ending(".verification.json").pop().unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&stack.objects()[&record_key]).unwrap();
+    assert_eq!(record["passed"], false, "{record}");
+}
