@@ -2,6 +2,12 @@
 //! streamed create-only to object storage; retention, a dead-man's switch, and restores.
 //! See the README.
 //!
+//! The parts: [`dump`] (pg_dump in an exported snapshot, checksummed as it streams),
+//! [`store`] (keys from validated names, the pipe that abandons a failed upload),
+//! [`backup`] (one backup, resumable after a crash), [`verify`] (restore into scratch and
+//! count), [`catalog`], [`retention`] and [`freshness`] (what the manifests say), and the
+//! handlers: the window's fan-out and sweep, one backup, one verification, one restore.
+//!
 //! [`handle`] is the handler; `main.rs` only reads the [`Config`] and runs it.
 
 pub mod backup;
