@@ -6,5 +6,6 @@
 
 pub mod backup;
 pub mod dump;
+pub mod managed;
 pub mod manifest;
 pub mod store;
