@@ -1,0 +1,50 @@
+//! The export bucket of the managed export tests: a `file://` store in a temp dir, which
+//! the fake Google services write into the way Cloud SQL and Memorystore write into theirs.
+//! The tests include it with `#[path]`; as a test target of its own it holds no test.
+#![allow(dead_code)]
+
+use backup_runner::managed::ExportBucket;
+use chrono::{DateTime, TimeZone, Utc};
+use shared::backends::object_store::FileStore;
+
+/// The bucket's name in the export URIs.
+pub const BUCKET: &str = "gk-exports";
+
+/// A temp-dir bucket with the prefix `nightly`.
+#[derive(Debug)]
+pub struct FakeBucket {
+    _dir: tempfile::TempDir,
+    /// The store the exporters check for existing objects.
+    pub store: FileStore,
+    /// `gs://gk-exports/nightly`.
+    pub bucket: ExportBucket,
+}
+
+impl FakeBucket {
+    /// A new, empty bucket.
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::new(dir.path()).await.expect("file store");
+        let bucket = ExportBucket::parse(&format!("gs://{BUCKET}/nightly")).expect("bucket");
+        Self {
+            _dir: dir,
+            store,
+            bucket,
+        }
+    }
+
+    /// What the managed service does when its export completes: the object at `uri`.
+    pub fn write_uri(&self, uri: &str, bytes: &[u8]) {
+        let key = uri
+            .strip_prefix(&format!("gs://{BUCKET}/"))
+            .unwrap_or_else(|| panic!("export to another bucket: {uri}"));
+        let path = self.store.root().join(key);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write object");
+    }
+}
+
+/// The 03:00 UTC window of 2026-11-27.
+pub fn window() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap()
+}
