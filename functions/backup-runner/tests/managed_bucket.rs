@@ -46,5 +46,7 @@ impl FakeBucket {
 
 /// The 03:00 UTC window of 2026-11-27.
 pub fn window() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap()
+    Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0)
+        .single()
+        .expect("a UTC time")
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use backup_runner::managed::{
     CloudSqlDatabase, CloudSqlExporter, ExportKind, ManagedError, Polling,
 };
-use google_cloud_gax::error::rpc::Status;
+use google_cloud_gax::error::rpc::{Code, Status};
 use google_cloud_gax::error::Error;
 use google_cloud_gax::options::RequestOptions;
 use google_cloud_gax::response::Response;
@@ -35,6 +35,10 @@ struct FakeCloudSql {
     done_with_error: Option<(&'static str, &'static str)>,
     /// How the 409 reaches the client (default: as HTTP, see [`busy_as_http`]).
     busy: Option<fn() -> Error>,
+    /// Every export is refused with this error (a permission, an outage).
+    refuse: Option<fn() -> Error>,
+    /// Another replica's export of the same object completes first: ours then fails.
+    beaten_by_another_replica: bool,
     state: Mutex<State>,
 }
 
@@ -79,14 +83,21 @@ impl google_cloud_sql_v1::stub::SqlInstancesService for FakeCloudSql {
         req: SqlInstancesExportRequest,
         _: RequestOptions,
     ) -> google_cloud_sql_v1::Result<Response<Operation>> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().expect("fake state");
         state.exports.push(req.clone());
+        if let Some(refusal) = self.refuse {
+            return Err(refusal());
+        }
         if state.running.values().any(|(i, _, _)| *i == req.instance) {
             state.overlaps += 1;
             return Err(self.busy.unwrap_or(busy_as_http)());
         }
         let name = format!("op-{}", state.exports.len());
-        let uri = req.body.and_then(|b| b.export_context).unwrap().uri;
+        let uri = req
+            .body
+            .and_then(|b| b.export_context)
+            .expect("an export context")
+            .uri;
         let entry = (req.instance, uri, self.polls_before_done);
         state.running.insert(name.clone(), entry);
         Ok(Response::from(Self::operation(
@@ -102,7 +113,7 @@ impl google_cloud_sql_v1::stub::SqlOperationsService for FakeCloudSql {
         req: SqlOperationsGetRequest,
         _: RequestOptions,
     ) -> google_cloud_sql_v1::Result<Response<Operation>> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().expect("fake state");
         state.gets.push(req.clone());
         let (_, uri, polls_left) = state.running.get_mut(&req.operation).expect("known op");
         if *polls_left > 0 {
@@ -115,13 +126,22 @@ impl google_cloud_sql_v1::stub::SqlOperationsService for FakeCloudSql {
         let uri = uri.clone();
         state.running.remove(&req.operation);
         let done = Self::operation(&req.operation, SqlOperationStatus::Done);
+        if self.beaten_by_another_replica {
+            self.bucket
+                .as_ref()
+                .expect("a bucket")
+                .write_uri(&uri, b"the other replica's export");
+        }
         let done = match self.done_with_error {
             Some((code, message)) => done.set_error(
                 OperationErrors::new()
                     .set_errors([OperationError::new().set_code(code).set_message(message)]),
             ),
             None => {
-                self.bucket.as_ref().unwrap().write_uri(&uri, DUMP);
+                self.bucket
+                    .as_ref()
+                    .expect("a bucket")
+                    .write_uri(&uri, DUMP);
                 done
             }
         };
@@ -151,7 +171,7 @@ fn orders() -> CloudSqlDatabase {
     CloudSqlDatabase {
         project: "acme-prod-1".into(),
         instance: "main-pg".into(),
-        database: "orders".parse().unwrap(),
+        database: "orders".parse().expect("a database name"),
     }
 }
 
@@ -305,4 +325,44 @@ async fn concurrent_exports_of_one_instance_never_overlap() {
     let state = fake.state.lock().unwrap();
     assert_eq!(state.overlaps, 0, "an export started while another ran");
     assert_eq!(state.exports.len(), 2);
+}
+
+#[tokio::test]
+async fn an_export_beaten_by_another_replica_reports_that_replicas_object() {
+    let bucket = Arc::new(FakeBucket::new().await);
+    let fake = Arc::new(FakeCloudSql {
+        beaten_by_another_replica: true,
+        done_with_error: Some(("ERROR_RDBMS", "the destination file already exists")),
+        ..FakeCloudSql::new(&bucket, 1)
+    });
+    let report = (fake.exporter(10))
+        .export(&bucket.store, &bucket.bucket, &orders(), window())
+        .await
+        .expect("the window is exported, by the other replica");
+    assert_eq!(report.operation, None, "our operation wrote nothing");
+    assert_eq!(report.size, b"the other replica's export".len() as u64);
+}
+
+#[tokio::test]
+async fn api_errors_are_retried_only_when_they_may_pass() {
+    let unavailable = || Error::http(503, http::HeaderMap::new(), bytes::Bytes::new());
+    let denied = || {
+        let status = Status::default()
+            .set_code(Code::PermissionDenied)
+            .set_message("cloudsql.instances.export denied");
+        Error::service(status)
+    };
+    for (refusal, retryable) in [(unavailable as fn() -> Error, true), (denied, false)] {
+        let bucket = Arc::new(FakeBucket::new().await);
+        let fake = Arc::new(FakeCloudSql {
+            refuse: Some(refusal),
+            ..FakeCloudSql::new(&bucket, 0)
+        });
+        let err = (fake.exporter(10))
+            .export(&bucket.store, &bucket.bucket, &orders(), window())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ManagedError::Api { .. }), "{err:?}");
+        assert_eq!(err.is_retryable(), retryable, "{err}");
+    }
 }

@@ -68,7 +68,7 @@ impl google_cloud_redis_v1::stub::CloudRedis for FakeRedis {
         req: ExportInstanceRequest,
         _: RequestOptions,
     ) -> google_cloud_redis_v1::Result<Response<Operation>> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().expect("fake state");
         state.exports.push(req.clone());
         if !state.running.is_empty() {
             state.overlaps += 1;
@@ -90,7 +90,7 @@ impl google_cloud_redis_v1::stub::CloudRedis for FakeRedis {
         req: GetOperationRequest,
         _: RequestOptions,
     ) -> google_cloud_redis_v1::Result<Response<Operation>> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().expect("fake state");
         state.gets.push(req.clone());
         let (uri, polls_left) = state.running.get_mut(&req.name).expect("known op");
         let running = Operation::new().set_name(&req.name);
