@@ -1,16 +1,13 @@
 //! Cloud SQL managed exports against the crate's stub traits: the exact export request,
 //! polling until DONE, failures and retries, the existence check, one export per instance.
 
-#[path = "managed_bucket.rs"]
-mod managed_bucket;
+#[path = "managed_support.rs"]
+mod managed_support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use backup_runner::managed::{
-    CloudSqlDatabase, CloudSqlExporter, ExportKind, ManagedError, Polling,
-};
+use backup_runner::managed::{CloudSqlDatabase, CloudSqlExporter, ExportKind, ManagedError};
 use google_cloud_gax::error::rpc::{Code, Status};
 use google_cloud_gax::error::Error;
 use google_cloud_gax::options::RequestOptions;
@@ -21,7 +18,7 @@ use google_cloud_sql_v1::model::{
     ExportContext, InstancesExportRequest, Operation, OperationError, OperationErrors, SqlFileType,
     SqlInstancesExportRequest, SqlOperationsGetRequest,
 };
-use managed_bucket::{window, FakeBucket};
+use managed_support::{assert_operation_failed, polling, window, FakeBucket};
 
 const DUMP: &[u8] = b"gzipped SQL";
 
@@ -61,14 +58,10 @@ impl FakeCloudSql {
     }
 
     fn exporter(self: &Arc<Self>, max_polls: u32) -> CloudSqlExporter {
-        let polling = Polling {
-            interval: Duration::from_millis(5),
-            max_polls,
-        };
         CloudSqlExporter::new(
             SqlInstancesService::from_stub::<Self>(Arc::clone(self)),
             SqlOperationsService::from_stub::<Self>(Arc::clone(self)),
-            polling,
+            polling(max_polls),
         )
     }
 
@@ -228,17 +221,10 @@ async fn done_with_an_error_is_a_failure_naming_the_error() {
         .export(&bucket.store, &bucket.bucket, &orders(), window())
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ManagedError::OperationFailed { .. }),
-        "{err:?}"
+    assert_operation_failed(
+        &err,
+        &["ERROR_RDBMS", "permission denied for table audit", "op-1"],
     );
-    assert!(!err.is_retryable());
-    let text = err.to_string();
-    assert!(
-        text.contains("ERROR_RDBMS") && text.contains("permission denied for table audit"),
-        "{text}"
-    );
-    assert!(text.contains("op-1"), "{text}");
 }
 
 #[tokio::test]

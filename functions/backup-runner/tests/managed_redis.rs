@@ -2,14 +2,13 @@
 //! request, polling the operation until done, a failed operation, and — since a Redis
 //! export overwrites — the existence check that keeps a window to one export.
 
-#[path = "managed_bucket.rs"]
-mod managed_bucket;
+#[path = "managed_support.rs"]
+mod managed_support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use backup_runner::managed::{ExportKind, ManagedError, Polling, RedisExporter, RedisInstance};
+use backup_runner::managed::{ExportKind, RedisExporter, RedisInstance};
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_gax::options::RequestOptions;
 use google_cloud_gax::response::Response;
@@ -18,7 +17,7 @@ use google_cloud_redis_v1::client::CloudRedis;
 use google_cloud_redis_v1::model::{
     output_config, ExportInstanceRequest, GcsDestination, OutputConfig,
 };
-use managed_bucket::{window, FakeBucket};
+use managed_support::{assert_operation_failed, polling, window, FakeBucket};
 
 const RDB: &[u8] = b"REDIS0011 snapshot";
 const NAME: &str = "projects/acme-prod-1/locations/europe-west1/instances/sessions";
@@ -54,11 +53,10 @@ impl FakeRedis {
     }
 
     fn exporter(self: &Arc<Self>, max_polls: u32) -> RedisExporter {
-        let polling = Polling {
-            interval: Duration::from_millis(5),
-            max_polls,
-        };
-        RedisExporter::new(CloudRedis::from_stub::<Self>(Arc::clone(self)), polling)
+        RedisExporter::new(
+            CloudRedis::from_stub::<Self>(Arc::clone(self)),
+            polling(max_polls),
+        )
     }
 }
 
@@ -169,16 +167,7 @@ async fn a_failed_operation_is_a_failure_naming_its_error() {
         .export(&bucket.store, &bucket.bucket, &sessions(), window())
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ManagedError::OperationFailed { .. }),
-        "{err:?}"
-    );
-    assert!(!err.is_retryable());
-    let text = err.to_string();
-    assert!(
-        text.contains("PERMISSION_DENIED") && text.contains("cannot write gk-exports"),
-        "{text}"
-    );
+    assert_operation_failed(&err, &["PERMISSION_DENIED", "cannot write gk-exports"]);
 }
 
 #[tokio::test]

@@ -13,8 +13,9 @@ use super::config::CloudSqlDatabase;
 use super::error::ManagedError;
 use super::layout::ExportBucket;
 use super::locks::InstanceLocks;
+use super::once::{export_once, ExportTarget, Finished};
 use super::poll::{poll_until, Polling};
-use super::report::{object_size, ExportKind, ExportReport};
+use super::report::{ExportKind, ExportReport};
 
 /// Exports Cloud SQL databases, one operation per instance at a time in this process.
 #[derive(Debug)]
@@ -49,43 +50,30 @@ impl CloudSqlExporter {
         db: &CloudSqlDatabase,
         window: DateTime<Utc>,
     ) -> Result<ExportReport, ManagedError> {
-        let instance = format!("{}:{}", db.project, db.instance);
-        let key = bucket.cloud_sql_key(db, window);
-        let report = |size, operation| ExportReport {
+        let target = ExportTarget {
             kind: ExportKind::CloudSql,
-            instance: instance.clone(),
+            instance: format!("{}:{}", db.project, db.instance),
             database: Some(db.database.as_str().to_owned()),
-            object_key: key.clone(),
-            size,
-            operation,
+            key: bucket.cloud_sql_key(db, window),
         };
-        let _turn = self.locks.lock(&instance).await;
-        // Checked while holding the turn, so an export of this key just before us is seen.
-        if let Some(size) = object_size(store, &key).await? {
-            return Ok(report(size, None));
-        }
-        let request = export_request(db, &bucket.uri(&key));
-        let started = (self.instances.export().with_request(request).send().await)
-            .map_err(|e| ManagedError::from_api(&instance, "instances.export", e))?;
-        let done = self.wait(&db.project, &instance, started).await?;
-        let size = object_size(store, &key).await?;
-        match (failure(&done), size) {
-            // Cloud SQL fails an export whose file exists: another replica won the race
-            // between our check and our export, and its object is this window's export.
-            (Some(_), Some(size)) => Ok(report(size, None)),
-            (Some((code, message)), None) => Err(ManagedError::OperationFailed {
-                instance,
-                operation: done.name,
-                code,
-                message,
-            }),
-            (None, Some(size)) => Ok(report(size, Some(done.name))),
-            (None, None) => Err(ManagedError::ObjectMissing {
-                instance,
-                operation: done.name,
-                key,
-            }),
-        }
+        let request = export_request(db, &bucket.uri(&target.key));
+        let instance = target.instance.clone();
+        export_once(&self.locks, store, target, || async move {
+            let started = (self.instances.export().with_request(request).send().await)
+                .map_err(|e| ManagedError::from_api(&instance, "instances.export", e))?;
+            let done = self.wait(&db.project, &instance, started).await?;
+            Ok(match failure(&done) {
+                Some((code, message)) => Finished::Failed {
+                    operation: done.name,
+                    code,
+                    message,
+                },
+                None => Finished::Succeeded {
+                    operation: done.name,
+                },
+            })
+        })
+        .await
     }
 
     /// Polls `operation` until DONE (Cloud SQL's operations have no LRO poller).
@@ -98,22 +86,16 @@ impl CloudSqlExporter {
         if operation.status == SqlOperationStatus::Done {
             return Ok(operation);
         }
-        let name = operation.name;
-        let polled = poll_until(self.polling, || async {
+        poll_until(self.polling, instance, &operation.name, || async {
             let current = (self.operations.get())
                 .set_project(project)
-                .set_operation(&name)
+                .set_operation(&operation.name)
                 .send()
                 .await
                 .map_err(|e| ManagedError::from_api(instance, "operations.get", e))?;
-            Ok::<_, ManagedError>((current.status == SqlOperationStatus::Done).then_some(current))
+            Ok((current.status == SqlOperationStatus::Done).then_some(current))
         })
-        .await?;
-        polled.ok_or_else(|| ManagedError::StillRunning {
-            instance: instance.to_owned(),
-            operation: name.clone(),
-            polls: self.polling.max_polls,
-        })
+        .await
     }
 }
 

@@ -12,6 +12,7 @@ mod error;
 mod layout;
 mod locks;
 mod names;
+mod once;
 mod poll;
 mod redis;
 mod report;

@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::error::ManagedError;
+
 /// How often and how many times an operation is polled. Passed in, so tests poll fast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Polling {
@@ -22,18 +24,28 @@ impl Default for Polling {
     }
 }
 
-/// Calls `poll` after each interval until it returns `Some`; `Ok(None)` when the polls ran
-/// out first. A poll's error ends the polling.
-pub(super) async fn poll_until<T, E, F, Fut>(polling: Polling, mut poll: F) -> Result<Option<T>, E>
+/// Calls `poll` after each interval until it returns `Some`. When the polls run out first,
+/// the export is [`ManagedError::StillRunning`] (a retry: a redelivery finds the object, or
+/// the instance still busy). A poll's error ends the polling.
+pub(super) async fn poll_until<T, F, Fut>(
+    polling: Polling,
+    instance: &str,
+    operation: &str,
+    mut poll: F,
+) -> Result<T, ManagedError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, E>>,
+    Fut: Future<Output = Result<Option<T>, ManagedError>>,
 {
     for _ in 0..polling.max_polls {
         tokio::time::sleep(polling.interval).await;
         if let Some(done) = poll().await? {
-            return Ok(Some(done));
+            return Ok(done);
         }
     }
-    Ok(None)
+    Err(ManagedError::StillRunning {
+        instance: instance.to_owned(),
+        operation: operation.to_owned(),
+        polls: polling.max_polls,
+    })
 }

@@ -14,8 +14,9 @@ use super::config::RedisInstance;
 use super::error::ManagedError;
 use super::layout::ExportBucket;
 use super::locks::InstanceLocks;
+use super::once::{export_once, ExportTarget, Finished};
 use super::poll::{poll_until, Polling};
-use super::report::{object_size, ExportKind, ExportReport};
+use super::report::{ExportKind, ExportReport};
 
 /// Exports Redis instances, one operation per instance at a time in this process.
 #[derive(Debug)]
@@ -44,47 +45,37 @@ impl RedisExporter {
         redis: &RedisInstance,
         window: DateTime<Utc>,
     ) -> Result<ExportReport, ManagedError> {
-        let instance = redis.name();
-        let key = bucket.redis_key(redis, window);
-        let report = |size, operation| ExportReport {
+        let target = ExportTarget {
             kind: ExportKind::Redis,
-            instance: instance.clone(),
+            instance: redis.name(),
             database: None,
-            object_key: key.clone(),
-            size,
-            operation,
+            key: bucket.redis_key(redis, window),
         };
-        let _turn = self.locks.lock(&instance).await;
-        if let Some(size) = object_size(store, &key).await? {
-            return Ok(report(size, None));
-        }
-        let destination = GcsDestination::new().set_uri(bucket.uri(&key));
+        let destination = GcsDestination::new().set_uri(bucket.uri(&target.key));
         let output = OutputConfig::new().set_destination(
             output_config::Destination::GcsDestination(destination.into()),
         );
-        let started = (self.client.export_instance())
-            .set_name(&instance)
-            .set_output_config(output)
-            .send()
-            .await
-            .map_err(|e| ManagedError::from_api(&instance, "export_instance", e))?;
-        let done = self.wait(&instance, started).await?;
-        if let Some(operation::Result::Error(status)) = &done.result {
-            return Err(ManagedError::OperationFailed {
-                instance,
-                operation: done.name,
-                code: Code::from(status.code).name().to_owned(),
-                message: status.message.clone(),
-            });
-        }
-        match object_size(store, &key).await? {
-            Some(size) => Ok(report(size, Some(done.name))),
-            None => Err(ManagedError::ObjectMissing {
-                instance,
-                operation: done.name,
-                key,
-            }),
-        }
+        let instance = target.instance.clone();
+        export_once(&self.locks, store, target, || async move {
+            let started = (self.client.export_instance())
+                .set_name(&instance)
+                .set_output_config(output)
+                .send()
+                .await
+                .map_err(|e| ManagedError::from_api(&instance, "export_instance", e))?;
+            let done = self.wait(&instance, started).await?;
+            Ok(match done.result {
+                Some(operation::Result::Error(status)) => Finished::Failed {
+                    operation: done.name,
+                    code: Code::from(status.code).name().to_owned(),
+                    message: status.message,
+                },
+                _ => Finished::Succeeded {
+                    operation: done.name,
+                },
+            })
+        })
+        .await
     }
 
     /// Polls the long-running operation until done, with our bounds rather than the
@@ -93,20 +84,14 @@ impl RedisExporter {
         if operation.done {
             return Ok(operation);
         }
-        let name = operation.name;
-        let polled = poll_until(self.polling, || async {
+        poll_until(self.polling, instance, &operation.name, || async {
             let current = (self.client.get_operation())
-                .set_name(&name)
+                .set_name(&operation.name)
                 .send()
                 .await
                 .map_err(|e| ManagedError::from_api(instance, "get_operation", e))?;
-            Ok::<_, ManagedError>(current.done.then_some(current))
+            Ok(current.done.then_some(current))
         })
-        .await?;
-        polled.ok_or_else(|| ManagedError::StillRunning {
-            instance: instance.to_owned(),
-            operation: name.clone(),
-            polls: self.polling.max_polls,
-        })
+        .await
     }
 }

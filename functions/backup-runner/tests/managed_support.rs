@@ -1,9 +1,12 @@
-//! The export bucket of the managed export tests: a `file://` store in a temp dir, which
-//! the fake Google services write into the way Cloud SQL and Memorystore write into theirs.
-//! The tests include it with `#[path]`; as a test target of its own it holds no test.
+//! What the managed export tests share: the export bucket (a `file://` store in a temp dir,
+//! which the fake Google services write into the way Cloud SQL and Memorystore write into
+//! theirs), fast polling, and the failure check. The tests include it with `#[path]`; as a
+//! test target of its own it holds no test.
 #![allow(dead_code)]
 
-use backup_runner::managed::ExportBucket;
+use std::time::Duration;
+
+use backup_runner::managed::{ExportBucket, ManagedError, Polling};
 use chrono::{DateTime, TimeZone, Utc};
 use shared::backends::object_store::FileStore;
 
@@ -49,4 +52,25 @@ pub fn window() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0)
         .single()
         .expect("a UTC time")
+}
+
+/// Polling every 5 ms, at most `max_polls` times.
+pub fn polling(max_polls: u32) -> Polling {
+    Polling {
+        interval: Duration::from_millis(5),
+        max_polls,
+    }
+}
+
+/// `err` is a failed operation, not a retry, and its message names every one of `parts`.
+pub fn assert_operation_failed(err: &ManagedError, parts: &[&str]) {
+    assert!(
+        matches!(err, ManagedError::OperationFailed { .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable(), "{err:?}");
+    let text = err.to_string();
+    for part in parts {
+        assert!(text.contains(part), "{part:?} missing from {text:?}");
+    }
 }
