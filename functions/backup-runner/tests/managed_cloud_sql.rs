@@ -161,11 +161,9 @@ fn busy_as_status() -> Error {
 }
 
 fn orders() -> CloudSqlDatabase {
-    CloudSqlDatabase {
-        project: "acme-prod-1".into(),
-        instance: "main-pg".into(),
-        database: "orders".parse().expect("a database name"),
-    }
+    "acme-prod-1:main-pg:orders"
+        .parse()
+        .expect("a Cloud SQL database")
 }
 
 const ORDERS_KEY: &str =
@@ -298,10 +296,7 @@ async fn concurrent_exports_of_one_instance_never_overlap() {
     let fake = Arc::new(FakeCloudSql::new(&bucket, 3));
     let exporter = fake.exporter(10);
     let orders = orders();
-    let invoices = CloudSqlDatabase {
-        database: "invoices".parse().unwrap(),
-        ..orders.clone()
-    };
+    let invoices: CloudSqlDatabase = "acme-prod-1:main-pg:invoices".parse().unwrap();
     let (a, b) = tokio::join!(
         exporter.export(&bucket.store, &bucket.bucket, &orders, window()),
         exporter.export(&bucket.store, &bucket.bucket, &invoices, window()),

@@ -2,8 +2,7 @@
 //! variable and the entry; the object names built from it.
 
 use backup_runner::managed::{
-    CloudSqlDatabase, ExportBucket, ManagedConfig, RedisInstance, CLOUDSQL_EXPORTS,
-    MANAGED_EXPORT_BUCKET, REDIS_EXPORTS,
+    ExportBucket, ManagedConfig, CLOUDSQL_EXPORTS, MANAGED_EXPORT_BUCKET, REDIS_EXPORTS,
 };
 use chrono::{TimeZone, Utc};
 use shared::env::Env;
@@ -24,25 +23,18 @@ fn env(sql: &str, redis: &str, bucket: &str) -> Env {
 fn reads_both_lists_and_the_bucket() {
     let sql = format!("{GOOD_SQL}, example.com:legacy-proj:old-pg:billing");
     let config = ManagedConfig::from_env(&env(&sql, GOOD_REDIS, GOOD_BUCKET)).unwrap();
-    let db = |project: &str, instance: &str, database: &str| CloudSqlDatabase {
-        project: project.into(),
-        instance: instance.into(),
-        database: database.parse().unwrap(),
-    };
+    let sql: Vec<_> = (config.cloud_sql.iter())
+        .map(|d| (d.project(), d.instance(), d.database().as_str()))
+        .collect();
     assert_eq!(
-        config.cloud_sql,
+        sql,
         [
-            db("acme-prod-1", "main-pg", "orders"),
-            db("example.com:legacy-proj", "old-pg", "billing")
+            ("acme-prod-1", "main-pg", "orders"),
+            ("example.com:legacy-proj", "old-pg", "billing")
         ]
     );
-    let redis = RedisInstance {
-        project: "acme-prod-1".into(),
-        location: "europe-west1".into(),
-        instance: "sessions".into(),
-    };
-    assert_eq!(redis.name(), GOOD_REDIS);
-    assert_eq!(config.redis, [redis]);
+    let redis: Vec<_> = config.redis.iter().map(|r| r.name()).collect();
+    assert_eq!(redis, [GOOD_REDIS]);
     let bucket = config.bucket.unwrap();
     assert_eq!(
         (bucket.bucket.as_str(), bucket.prefix.as_str()),

@@ -114,11 +114,7 @@ impl google_cloud_redis_v1::stub::CloudRedis for FakeRedis {
 }
 
 fn sessions() -> RedisInstance {
-    RedisInstance {
-        project: "acme-prod-1".into(),
-        location: "europe-west1".into(),
-        instance: "sessions".into(),
-    }
+    NAME.parse().expect("a Redis instance")
 }
 
 #[tokio::test]

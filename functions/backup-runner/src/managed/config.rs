@@ -3,6 +3,7 @@
 //! the entry.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 
 use events::names::DbIdent;
 use shared::env::{ConfigError, Env};
@@ -17,29 +18,66 @@ pub const REDIS_EXPORTS: &str = "REDIS_EXPORTS";
 /// `MANAGED_EXPORT_BUCKET`: `gs://bucket[/prefix]`, required when either list is set.
 pub const MANAGED_EXPORT_BUCKET: &str = "MANAGED_EXPORT_BUCKET";
 
-/// One Cloud SQL database to export through the Admin API.
+/// One Cloud SQL database to export through the Admin API. Only a checked
+/// `PROJECT:INSTANCE:DATABASE` makes one ([`str::parse`]), so no request or object key is
+/// ever built from an unchecked name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudSqlDatabase {
-    /// The project ID (possibly domain-scoped, `example.com:proj`).
-    pub project: String,
-    /// The instance ID, without the project.
-    pub instance: String,
-    /// The database.
-    pub database: DbIdent,
+    pub(super) project: String,
+    pub(super) instance: String,
+    pub(super) database: DbIdent,
 }
 
-/// One Memorystore for Redis instance to export.
+impl CloudSqlDatabase {
+    /// The project ID (possibly domain-scoped, `example.com:proj`).
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// The instance ID, without the project.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The database.
+    pub fn database(&self) -> &DbIdent {
+        &self.database
+    }
+}
+
+impl FromStr for CloudSqlDatabase {
+    type Err = String;
+
+    /// Parses and checks `PROJECT:INSTANCE:DATABASE`.
+    fn from_str(entry: &str) -> Result<Self, String> {
+        parse_cloud_sql(entry)
+    }
+}
+
+/// One Memorystore for Redis instance to export; made only by parsing a checked
+/// `projects/P/locations/L/instances/I` ([`str::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisInstance {
-    /// The project ID.
-    pub project: String,
-    /// The region.
-    pub location: String,
-    /// The instance ID.
-    pub instance: String,
+    pub(super) project: String,
+    pub(super) location: String,
+    pub(super) instance: String,
+}
+
+impl FromStr for RedisInstance {
+    type Err = String;
+
+    /// Parses and checks `projects/P/locations/L/instances/I`.
+    fn from_str(entry: &str) -> Result<Self, String> {
+        parse_redis(entry)
+    }
 }
 
 impl RedisInstance {
+    /// The instance ID.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// `projects/P/locations/L/instances/I`, as the API names it.
     pub fn name(&self) -> String {
         let Self {
