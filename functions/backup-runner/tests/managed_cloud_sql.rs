@@ -36,6 +36,8 @@ struct FakeCloudSql {
     refuse: Option<fn() -> Error>,
     /// Another replica's export of the same object completes first: ours then fails.
     beaten_by_another_replica: bool,
+    /// DONE without an error, yet no object (a bucket lifecycle rule, a wrong grant).
+    writes_nothing: bool,
     state: Mutex<State>,
 }
 
@@ -130,6 +132,7 @@ impl google_cloud_sql_v1::stub::SqlOperationsService for FakeCloudSql {
                 OperationErrors::new()
                     .set_errors([OperationError::new().set_code(code).set_message(message)]),
             ),
+            None if self.writes_nothing => done,
             None => {
                 self.bucket
                     .as_ref()
@@ -346,4 +349,20 @@ async fn api_errors_are_retried_only_when_they_may_pass() {
         assert!(matches!(err, ManagedError::Api { .. }), "{err:?}");
         assert_eq!(err.is_retryable(), retryable, "{err}");
     }
+}
+
+#[tokio::test]
+async fn done_without_an_object_is_a_failure_not_a_success() {
+    let bucket = Arc::new(FakeBucket::new().await);
+    let fake = Arc::new(FakeCloudSql {
+        writes_nothing: true,
+        ..FakeCloudSql::new(&bucket, 0)
+    });
+    let err = (fake.exporter(10))
+        .export(&bucket.store, &bucket.bucket, &orders(), window())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ManagedError::ObjectMissing { .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains(ORDERS_KEY), "{err}");
 }
