@@ -15,11 +15,14 @@ pub struct Polling {
 }
 
 impl Default for Polling {
-    /// Every 10 s for up to 50 minutes: Cloud SQL and Memorystore exports of a few GB.
+    /// Every 10 s for a little over 8 minutes: inside Pub/Sub's longest ack deadline
+    /// (600 s), so a delivery gives up and is redelivered rather than pushed again beside
+    /// itself. A longer export is no failure: the redelivery meets the instance busy (a
+    /// retry) until the object exists (done).
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(10),
-            max_polls: 300,
+            max_polls: 50,
         }
     }
 }
