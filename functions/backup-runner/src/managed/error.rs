@@ -84,7 +84,7 @@ impl ManagedError {
         if is_busy(&source) {
             let message = source
                 .status()
-                .map_or_else(String::new, |s| s.message.clone());
+                .map_or_else(|| source.to_string(), |s| s.message.clone());
             return Self::Busy { instance, message };
         }
         let retryable = is_transient(&source);
