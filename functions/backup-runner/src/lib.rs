@@ -16,6 +16,7 @@ mod config;
 pub mod dump;
 mod error;
 pub mod freshness;
+pub mod managed;
 pub mod manifest;
 pub mod pending;
 mod publish;
