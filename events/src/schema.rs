@@ -7,8 +7,9 @@
 use schemars::{JsonSchema, Schema};
 
 use crate::backup::{
-    BackupCompleted, BackupFailed, BackupOverdue, BackupRequested, BackupRestored, BackupSkipped,
-    BackupVerified, BackupWindow, RestoreRequested, VerifyRequested,
+    BackupCompleted, BackupExported, BackupFailed, BackupOverdue, BackupRequested, BackupRestored,
+    BackupSkipped, BackupVerified, BackupWindow, ExportRequested, RestoreRequested,
+    VerifyRequested,
 };
 use crate::downscale::{DownscaleApplied, DownscaleResumed};
 use crate::environment::{
@@ -56,6 +57,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<BackupOverdue>(),
         entry::<RestoreRequested>(),
         entry::<BackupRestored>(),
+        entry::<ExportRequested>(),
+        entry::<BackupExported>(),
         entry::<DownscaleApplied>(),
         entry::<DownscaleResumed>(),
     ]

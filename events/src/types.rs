@@ -50,6 +50,10 @@ pub const BACKUP_SKIPPED: &str = "dev.groundskeeper.backup.skipped.v1";
 pub const BACKUP_OVERDUE: &str = "dev.groundskeeper.backup.overdue.v1";
 /// Restore a backup into a new database ([`crate::backup::RestoreRequested`]).
 pub const BACKUP_RESTORE_REQUESTED: &str = "dev.groundskeeper.backup.restore.requested.v1";
+/// One managed export of a window ([`crate::backup::ExportRequested`]).
+pub const BACKUP_EXPORT_REQUESTED: &str = "dev.groundskeeper.backup.export.requested.v1";
+/// A managed export is stored ([`crate::backup::BackupExported`]).
+pub const BACKUP_EXPORTED: &str = "dev.groundskeeper.backup.exported.v1";
 /// A backup was restored ([`crate::backup::BackupRestored`]).
 pub const BACKUP_RESTORED: &str = "dev.groundskeeper.backup.restored.v1";
 
@@ -82,6 +86,8 @@ pub const OURS: &[&str] = &[
     BACKUP_OVERDUE,
     BACKUP_RESTORE_REQUESTED,
     BACKUP_RESTORED,
+    BACKUP_EXPORT_REQUESTED,
+    BACKUP_EXPORTED,
     DOWNSCALE_APPLIED,
     DOWNSCALE_RESUMED,
 ];

@@ -80,6 +80,8 @@ fn every_payload_fixture_round_trips() {
     roundtrip::<BackupOverdue>();
     roundtrip::<RestoreRequested>();
     roundtrip::<BackupRestored>();
+    roundtrip::<ExportRequested>();
+    roundtrip::<BackupExported>();
     roundtrip::<DownscaleApplied>();
     roundtrip::<DownscaleResumed>();
 }

@@ -7,9 +7,11 @@ use crate::environment::window_key;
 use crate::names::{DbIdent, EnvName};
 use crate::{types, TypedEvent};
 
+mod exports;
 mod followups;
 mod restore;
 
+pub use exports::{BackupExported, ExportRequested};
 pub use followups::{BackupOverdue, BackupSkipped, BackupVerified, VerifyRequested};
 pub use restore::{BackupRestored, RestoreRequested};
 

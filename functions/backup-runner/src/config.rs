@@ -8,6 +8,7 @@ use events::Tier;
 use secrecy::SecretString;
 use shared::env::{ConfigError, Env};
 
+use crate::managed::ManagedConfig;
 use crate::retention::RetentionPolicy;
 
 /// A database backed up besides the environments' own, named in `EXTRA_DATABASES`.
@@ -56,6 +57,10 @@ pub struct Config {
     pub retention: RetentionPolicy,
     /// `OBJECT_STORE_URL` (read by the runtime too): names backups in events.
     pub object_store_url: String,
+    /// `CLOUDSQL_EXPORTS`, `REDIS_EXPORTS`, `MANAGED_EXPORT_BUCKET`: managed exports.
+    pub managed: ManagedConfig,
+    /// `STORAGE_EMULATOR_HOST` (read by the runtime too): the export bucket's emulator.
+    pub storage_emulator_host: Option<String>,
 }
 
 const MINUTE: u64 = 60;
@@ -113,6 +118,8 @@ impl Config {
             rpo: crate::freshness::rpo_from_env(env)?,
             retention: RetentionPolicy::from_env(env)?,
             object_store_url: env.optional("OBJECT_STORE_URL").unwrap_or_default(),
+            managed: ManagedConfig::from_env(env)?,
+            storage_emulator_host: env.optional("STORAGE_EMULATOR_HOST"),
         })
     }
 

@@ -15,6 +15,7 @@ pub mod catalog;
 mod config;
 pub mod dump;
 mod error;
+pub mod exporting;
 pub mod freshness;
 pub mod managed;
 pub mod manifest;
@@ -33,7 +34,9 @@ mod window;
 
 use std::sync::Arc;
 
-use events::backup::{BackupRequested, BackupWindow, RestoreRequested, VerifyRequested};
+use events::backup::{
+    BackupRequested, BackupWindow, ExportRequested, RestoreRequested, VerifyRequested,
+};
 use shared::{Ctx, Event, Outcome};
 use tokio::sync::Semaphore;
 
@@ -52,13 +55,33 @@ events::payload_enum! {
         Verify(VerifyRequested),
         /// Restore a backup into a new database.
         Restore(RestoreRequested),
+        /// One managed export.
+        Export(ExportRequested),
     }
 }
 
-/// What every delivery shares: the settings and the dump slots of this instance.
+/// What every delivery shares: the settings, the dump slots of this instance, and the
+/// managed exporters (built on the first export, so tests and instances without managed
+/// exports never build a Google client).
 struct Runner {
     config: Config,
     slots: Semaphore,
+    exporters: tokio::sync::OnceCell<Option<exporting::Exporters>>,
+}
+
+impl Runner {
+    async fn exporters(&self) -> Result<Option<&exporting::Exporters>, BackupError> {
+        let built = self
+            .exporters
+            .get_or_try_init(|| exporting::Exporters::connect(&self.config))
+            .await
+            .map_err(|e| BackupError::Transient {
+                subject: "managed exports".into(),
+                step: BackupStep::Export,
+                reason: format!("{e:#}"),
+            })?;
+        Ok(built.as_ref())
+    }
 }
 
 /// Handles one event.
@@ -83,13 +106,36 @@ async fn handle(
         }
         BackupEvent::Verify(request) => verifying::verify(&ctx, config, request, &event.id).await,
         BackupEvent::Restore(request) => restoring::restore(&ctx, config, request, &event.id).await,
+        BackupEvent::Export(request) => {
+            let exporters = runner.exporters().await?;
+            exporting::export(&ctx, config, exporters, request, &event.id).await
+        }
     }
 }
 
 /// The handler for `shared::run`, with its configuration bound.
 pub fn handler(config: Config) -> impl shared::Handler<BackupEvent> {
+    handler_over(config, tokio::sync::OnceCell::new())
+}
+
+/// [`handler`] with given exporters (stub clients in tests).
+pub fn handler_with_exporters(
+    config: Config,
+    exporters: exporting::Exporters,
+) -> impl shared::Handler<BackupEvent> {
+    handler_over(
+        config,
+        tokio::sync::OnceCell::new_with(Some(Some(exporters))),
+    )
+}
+
+fn handler_over(
+    config: Config,
+    exporters: tokio::sync::OnceCell<Option<exporting::Exporters>>,
+) -> impl shared::Handler<BackupEvent> {
     let runner = Arc::new(Runner {
         slots: Semaphore::new(config.max_parallel),
+        exporters,
         config,
     });
     move |event: Event<BackupEvent>, ctx: Ctx| handle(event, ctx, runner.clone())

@@ -45,6 +45,7 @@ pub async fn nightly(
     event_id: &str,
 ) -> Result<Outcome, BackupError> {
     fan_out(ctx, config, window, "backup window").await?;
+    crate::exporting::fan_out(ctx, config, window).await?;
     let expected: Vec<_> = targets::all(ctx, config)
         .await?
         .into_iter()

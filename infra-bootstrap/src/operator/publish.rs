@@ -3,8 +3,9 @@
 
 use anyhow::Context as _;
 use events::backup::{
-    BackupCompleted, BackupFailed, BackupOverdue, BackupRequested, BackupRestored, BackupSkipped,
-    BackupVerified, BackupWindow, RestoreRequested, VerifyRequested,
+    BackupCompleted, BackupExported, BackupFailed, BackupOverdue, BackupRequested, BackupRestored,
+    BackupSkipped, BackupVerified, BackupWindow, ExportRequested, RestoreRequested,
+    VerifyRequested,
 };
 use events::downscale::{DownscaleApplied, DownscaleResumed};
 use events::environment::{
@@ -92,6 +93,12 @@ pub const ROUTES: &[(&str, &str, Check)] = &[
         check::<RestoreRequested>,
     ),
     (BackupRestored::TYPE, EVENTS, check::<BackupRestored>),
+    (
+        ExportRequested::TYPE,
+        BACKUP_WINDOW,
+        check::<ExportRequested>,
+    ),
+    (BackupExported::TYPE, EVENTS, check::<BackupExported>),
     (DownscaleApplied::TYPE, EVENTS, check::<DownscaleApplied>),
     (DownscaleResumed::TYPE, EVENTS, check::<DownscaleResumed>),
 ];

@@ -15,7 +15,7 @@ mod target;
 pub use error::DumpError;
 pub use select::{discover_pg_dumps, pg_dump_major, select_pg_dump, PgDump};
 pub use snapshot::Snapshot;
-pub use stream::{run_pg_dump, DumpReport, StreamSummary};
+pub use stream::{hash_stream, run_pg_dump, DumpReport, StreamSummary};
 pub use target::Target;
 
 // Shared with verification (restoring is dumping's mirror image), not public API.

@@ -122,6 +122,20 @@ pub(crate) async fn copy_hashed<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     Ok(Ok(hasher.finish()))
 }
 
+/// Reads `source` to its end, returning its checksums and size (any bytes, not only
+/// archives: a managed export is checked the same way).
+pub async fn hash_stream<R: AsyncRead + Unpin>(source: &mut R) -> std::io::Result<StreamSummary> {
+    let mut buffer = vec![0u8; CHUNK];
+    let mut hasher = StreamHasher::default();
+    loop {
+        let read = source.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(hasher.finish());
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
 /// sha256, crc32c and size of a stream fed chunk by chunk, shared by the dump (bytes out of
 /// pg_dump) and the restore (bytes into pg_restore) so both compute them the same way.
 #[derive(Default)]
