@@ -1,9 +1,10 @@
 //! backup-runner's throughput and memory (issue 12's acceptance): `pgbench -i` databases of
 //! each size in `BENCH_SIZES` (default `100MB,1GB`), each dumped in alternating rounds by
 //! (A) plain `pg_dump -Fc -f /dev/null`, (B) a backup through `BackupJob::run` into a
-//! `file://` store, (C) the same into fake-gcs-server, and (D) a raw upload of B's archive
-//! into fake-gcs-server (the store's own cost, without the runner). B, C and D run in a child
-//! process (this benchmark re-executed with `--worker …`) that reports its own peak RSS.
+//! `file://` store, (C) the same into fake-gcs-server; and, to explain them, (D) the
+//! snapshot with its exact row counts alone and (E) a raw upload of B's archive into
+//! fake-gcs-server (the store's own cost, without the runner). B to E run in a child process
+//! (this benchmark re-executed with `--worker …`) that reports its own peak RSS.
 //! Method and figures: BENCHMARKS.md. Run: `make bench-backup`.
 //!
 //! Settings (environment): `BENCH_SIZES` (comma-separated, e.g. `100MB,1GB`),
@@ -22,6 +23,7 @@ use std::process::ExitCode;
 
 use backup_runner::dump::{discover_pg_dumps, select_pg_dump};
 use measure::Run;
+use report::Kind;
 use testbed::{FakeGcs, Postgres};
 use worker::Destination;
 
@@ -89,9 +91,9 @@ fn main() -> ExitCode {
     };
     let mut results = Vec::new();
     for db in &filled {
-        let mut runs: [Vec<Result<Run, String>>; 4] = Default::default();
+        let database = [pg.port().to_string(), db.name.clone()];
+        let mut runs: [Vec<Result<Run, String>>; 5] = Default::default();
         for round in 1..=rounds {
-            let database = [pg.port().to_string(), db.name.clone()];
             runs[0].push(Ok(measure::pg_dump(&pg_dump.path, pg.port(), &db.name)));
             // A fresh directory and bucket per run: create-only writes refuse an earlier dump.
             let dir = tempfile::tempdir().expect("store directory");
@@ -99,34 +101,31 @@ fn main() -> ExitCode {
                 url: format!("file://{}", dir.path().display()),
                 endpoint: None,
             };
-            runs[1].push(measure::worker(
-                &[&["backup".into()], &file.args()[..], &database].concat(),
-            ));
-            let gs = fresh_bucket();
-            runs[2].push(measure::worker(
-                &[&["backup".into()], &gs.args()[..], &database].concat(),
-            ));
-            let archive = find_dump(dir.path());
-            let raw = fresh_bucket();
-            runs[3].push(measure::worker(
-                &[&["upload".into()], &raw.args()[..], &[archive]].concat(),
-            ));
-            println!(
-                "{} round {round}/{rounds}: {:?}",
-                db.label,
-                runs.iter()
-                    .map(|r| r.last().and_then(|r| r.as_ref().ok()).map(|r| r.secs))
-                    .collect::<Vec<_>>()
-            );
+            runs[1].push(measure::worker("backup", &file, &database));
+            runs[2].push(measure::worker("backup", &fresh_bucket(), &database));
+            runs[3].push(measure::worker("snapshot", &file, &database));
+            let archive = [find_dump(dir.path())];
+            runs[4].push(measure::worker("upload", &fresh_bucket(), &archive));
+            let secs: Vec<_> = runs
+                .iter()
+                .map(|r| r.last().and_then(|r| r.as_ref().ok()).map(|r| r.secs))
+                .collect();
+            println!("{} round {round}/{rounds}: seconds {secs:?}", db.label);
         }
-        let [a, b, c, d] = runs;
+        let [a, b, c, d, e] = runs;
+        let tool = |name, kind, runs| report::Tool { name, kind, runs };
         results.push(report::Measured {
             database: db,
             tools: vec![
-                ("pg_dump -Fc > /dev/null", a),
-                ("backup → file://", b),
-                ("backup → fake-gcs-server", c),
-                ("raw upload of the archive → fake-gcs-server", d),
+                tool("pg_dump -Fc > /dev/null", Kind::Reference, a),
+                tool("backup → file://", Kind::Backup, b),
+                tool("backup → fake-gcs-server", Kind::Backup, c),
+                tool("snapshot + exact row counts alone", Kind::Part, d),
+                tool(
+                    "raw upload of the archive → fake-gcs-server",
+                    Kind::Upload,
+                    e,
+                ),
             ],
         });
     }

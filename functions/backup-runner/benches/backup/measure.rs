@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use crate::worker::Destination;
+
 /// One timed run.
 #[derive(Debug, Clone, Copy)]
 pub struct Run {
@@ -38,14 +40,15 @@ pub fn pg_dump(pg_dump: &Path, port: u16, database: &str) -> Run {
     }
 }
 
-/// Re-executes this benchmark as `--worker ARGS…` and times it, fork and exec included. A
-/// failed worker is a result too (its panic message): the table shows it instead of losing
-/// the other tools' figures.
-pub fn worker(args: &[String]) -> Result<Run, String> {
+/// Re-executes this benchmark as `--worker MODE DESTINATION… ARGS…` and times it, fork and
+/// exec included. A failed worker is a result too (its panic message): the table shows it
+/// instead of losing the other tools' figures.
+pub fn worker(mode: &str, destination: &Destination, args: &[String]) -> Result<Run, String> {
     let program = std::env::current_exe().expect("this benchmark's path");
     let started = Instant::now();
     let output = Command::new(program)
-        .arg("--worker")
+        .args(["--worker", mode])
+        .args(destination.args())
         .args(args)
         .stdin(Stdio::null())
         .output()

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use backup_runner::backup::BackupJob;
-use backup_runner::dump::Target;
+use backup_runner::dump::{Snapshot, Target};
 use backup_runner::store::BackupLocation;
 use chrono::{TimeDelta, TimeZone, Utc};
 use events::Tier;
@@ -40,7 +40,7 @@ impl Destination {
     }
 }
 
-/// `--worker backup URL ENDPOINT PORT DATABASE` or `--worker upload URL ENDPOINT FILE`.
+/// `--worker backup|snapshot URL ENDPOINT PORT DATABASE` or `--worker upload URL ENDPOINT FILE`.
 pub fn main(args: &[String]) {
     let [mode, url, endpoint, rest @ ..] = args else {
         panic!("usage: --worker backup|upload URL ENDPOINT …");
@@ -50,6 +50,7 @@ pub fn main(args: &[String]) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let size = match (mode.as_str(), rest) {
         ("backup", [port, database]) => runtime.block_on(backup(&destination, port, database)),
+        ("snapshot", [port, database]) => runtime.block_on(snapshot(port, database)),
         ("upload", [file]) => runtime.block_on(upload(&destination, Path::new(file))),
         _ => panic!("unknown worker arguments {args:?}"),
     };
@@ -66,15 +67,28 @@ pub fn main(args: &[String]) {
     );
 }
 
-async fn backup(destination: &Destination, port: &str, database: &str) -> u64 {
-    let store = destination.open().await;
-    let target = Target {
+fn target(port: &str, database: &str) -> Target {
+    Target {
         host: "127.0.0.1".into(),
         port: port.parse().expect("port"),
         user: "postgres".into(),
         password: None,
         database: database.into(),
-    };
+    }
+}
+
+/// The first step of a backup alone: the exported snapshot and its exact row counts. It
+/// writes no archive, so its size is 0.
+async fn snapshot(port: &str, database: &str) -> u64 {
+    Snapshot::take(&target(port, database))
+        .await
+        .unwrap_or_else(|e| panic!("snapshot failed: {e}"));
+    0
+}
+
+async fn backup(destination: &Destination, port: &str, database: &str) -> u64 {
+    let store = destination.open().await;
+    let target = target(port, database);
     let window = Utc
         .with_ymd_and_hms(2026, 11, 27, 3, 0, 0)
         .single()
