@@ -2,8 +2,9 @@
 //! each size in `BENCH_SIZES` (default `100MB,1GB`), each dumped in alternating rounds by
 //! (A) plain `pg_dump -Fc -f /dev/null`, (B) a backup through `BackupJob::run` into a
 //! `file://` store, (C) the same into fake-gcs-server; and, to explain them, (D) the
-//! snapshot with its exact row counts alone and (E) a raw upload of B's archive into
-//! fake-gcs-server (the store's own cost, without the runner). B to E run in a child process
+//! snapshot with its exact row counts alone, (E) the dump core without a store (snapshot,
+//! counts, pg_dump piped and hashed into a sink) and (F) a raw upload of B's archive into
+//! fake-gcs-server (the store's own cost, without the runner). B to F run in a child process
 //! (this benchmark re-executed with `--worker …`) that reports its own peak RSS.
 //! Method and figures: BENCHMARKS.md. Run: `make bench-backup`.
 //!
@@ -92,7 +93,7 @@ fn main() -> ExitCode {
     let mut results = Vec::new();
     for db in &filled {
         let database = [pg.port().to_string(), db.name.clone()];
-        let mut runs: [Vec<Result<Run, String>>; 5] = Default::default();
+        let mut runs: [Vec<Result<Run, String>>; 6] = Default::default();
         for round in 1..=rounds {
             runs[0].push(Ok(measure::pg_dump(&pg_dump.path, pg.port(), &db.name)));
             // A fresh directory and bucket per run: create-only writes refuse an earlier dump.
@@ -104,15 +105,16 @@ fn main() -> ExitCode {
             runs[1].push(measure::worker("backup", &file, &database));
             runs[2].push(measure::worker("backup", &fresh_bucket(), &database));
             runs[3].push(measure::worker("snapshot", &file, &database));
+            runs[4].push(measure::worker("dump", &file, &database));
             let archive = [find_dump(dir.path())];
-            runs[4].push(measure::worker("upload", &fresh_bucket(), &archive));
+            runs[5].push(measure::worker("upload", &fresh_bucket(), &archive));
             let secs: Vec<_> = runs
                 .iter()
                 .map(|r| r.last().and_then(|r| r.as_ref().ok()).map(|r| r.secs))
                 .collect();
             println!("{} round {round}/{rounds}: seconds {secs:?}", db.label);
         }
-        let [a, b, c, d, e] = runs;
+        let [a, b, c, d, e, f] = runs;
         let tool = |name, kind, runs| report::Tool { name, kind, runs };
         results.push(report::Measured {
             database: db,
@@ -121,10 +123,11 @@ fn main() -> ExitCode {
                 tool("backup → file://", Kind::Backup, b),
                 tool("backup → fake-gcs-server", Kind::Backup, c),
                 tool("snapshot + exact row counts alone", Kind::Part, d),
+                tool("dump core alone, into a sink", Kind::Part, e),
                 tool(
                     "raw upload of the archive → fake-gcs-server",
                     Kind::Upload,
-                    e,
+                    f,
                 ),
             ],
         });

@@ -92,14 +92,15 @@ pub fn print(all: &[Measured]) {
             let med = median(secs);
             let archive_mb = runs.iter().map(|r| r.archive_bytes).max().unwrap_or(0) as f64 / 1e6;
             let (rate, ratio) = match tool.kind {
-                Kind::Upload => (archive_mb / med, None),
-                _ => (db_mb / med, Some(reference / med)),
+                Kind::Upload => (Some(archive_mb / med), None),
+                _ => (Some(db_mb / med), Some(reference / med)),
             };
             let rss = runs.iter().filter_map(|r| r.peak_rss_kib).max().map(mib);
             let dump_rss = runs.iter().filter_map(|r| r.pg_dump_rss_kib).max().map(mib);
             println!(
-                "{head} {} | {med:.2} ({min:.2}–{max:.2}) | {rate:.1} | {} | {} | {} | {} |",
+                "{head} {} | {med:.2} ({min:.2}–{max:.2}) | {} | {} | {} | {} | {} |",
                 runs.len(),
+                show(rate),
                 ratio.map_or("–".into(), |r| format!("{r:.2}")),
                 show(rss),
                 show(dump_rss),
@@ -114,7 +115,7 @@ pub fn print(all: &[Measured]) {
                         db.label
                     ),
                     ratio >= THROUGHPUT_RATIO,
-                    format!("{ratio:.2}"),
+                    format!("{ratio:.3}"),
                 ));
                 verdicts.push((
                     format!("{} {name}: peak RSS ≤ {PEAK_RSS_MIB} MiB", db.label),

@@ -40,7 +40,7 @@ impl Destination {
     }
 }
 
-/// `--worker backup|snapshot URL ENDPOINT PORT DATABASE` or `--worker upload URL ENDPOINT FILE`.
+/// `--worker backup|snapshot|dump URL ENDPOINT PORT DATABASE` or `--worker upload URL ENDPOINT FILE`.
 pub fn main(args: &[String]) {
     let [mode, url, endpoint, rest @ ..] = args else {
         panic!("usage: --worker backup|upload URL ENDPOINT …");
@@ -51,6 +51,7 @@ pub fn main(args: &[String]) {
     let size = match (mode.as_str(), rest) {
         ("backup", [port, database]) => runtime.block_on(backup(&destination, port, database)),
         ("snapshot", [port, database]) => runtime.block_on(snapshot(port, database)),
+        ("dump", [port, database]) => runtime.block_on(dump(port, database)),
         ("upload", [file]) => runtime.block_on(upload(&destination, Path::new(file))),
         _ => panic!("unknown worker arguments {args:?}"),
     };
@@ -84,6 +85,16 @@ async fn snapshot(port: &str, database: &str) -> u64 {
         .await
         .unwrap_or_else(|e| panic!("snapshot failed: {e}"));
     0
+}
+
+/// The dump core without a store: snapshot, row counts, pg_dump read and hashed through a
+/// pipe into a sink. Against plain pg_dump it prices the pipe and the hashing; against a
+/// backup, the store and the pending record and manifest.
+async fn dump(port: &str, database: &str) -> u64 {
+    backup_runner::dump::dump_database(&target(port, database), None, &mut tokio::io::sink())
+        .await
+        .unwrap_or_else(|e| panic!("dump failed: {e}"))
+        .size
 }
 
 async fn backup(destination: &Destination, port: &str, database: &str) -> u64 {
