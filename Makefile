@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/groundskeeper/target
 # The service crates: every folder under functions/ (its name is its package and binary).
 SERVICES := $(shell scripts/services.sh)
-.PHONY: test lint fmt bench bench-services schemas demo
+.PHONY: test lint fmt bench bench-services bench-backup schemas demo
 
 test:        ## run every test against real local components
 	scripts/test.sh
@@ -24,6 +24,9 @@ bench:       ## the runtime benchmark (prints figures; see BENCHMARKS.md)
 bench-services: ## every built service as deployed: cold start and RSS beside the Node peer
 	cargo build --release $(addprefix -p ,$(SERVICES))
 	cargo bench -p shared --bench services
+
+bench-backup: ## backup-runner against plain pg_dump: throughput and peak RSS (BENCH_SIZES=100MB,1GB)
+	cargo bench -p backup-runner --bench backup
 
 schemas:     ## regenerate events/schemas after changing a payload type
 	UPDATE_SCHEMAS=1 cargo test -p events --test schemas
