@@ -38,6 +38,9 @@ impl DumpSide {
 pub struct GatedReader {
     reader: DuplexStream,
     verdict: oneshot::Receiver<()>,
+    /// The verdict once received: a reader may read again after the end (Cloud Storage's
+    /// upload source does), and a oneshot must not be polled after it completed.
+    ended: Option<bool>,
 }
 
 /// A new pipe.
@@ -49,6 +52,7 @@ pub fn gated_pipe() -> (DumpSide, GatedReader) {
         GatedReader {
             reader,
             verdict: verdict_rx,
+            ended: None,
         },
     )
 }
@@ -65,11 +69,20 @@ impl AsyncRead for GatedReader {
             return Poll::Ready(Ok(()));
         }
         // End of the pipe: a clean end only with the dump's word.
-        match ready!(Pin::new(&mut self.verdict).poll(cx)) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(_) => Poll::Ready(Err(io::Error::other(
+        let succeeded = match self.ended {
+            Some(succeeded) => succeeded,
+            None => {
+                let succeeded = ready!(Pin::new(&mut self.verdict).poll(cx)).is_ok();
+                self.ended = Some(succeeded);
+                succeeded
+            }
+        };
+        if succeeded {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Ready(Err(io::Error::other(
                 "the dump stopped before completing; the upload is abandoned",
-            ))),
+            )))
         }
     }
 }
