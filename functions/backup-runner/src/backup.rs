@@ -4,7 +4,8 @@
 //! 1. the manifest exists → the backup is done (a redelivery stops here);
 //! 2. the dump exists without a manifest → a crash came between the two: checksum the
 //!    stored dump and write the manifest from the pending record;
-//! 3. otherwise → take the snapshot, write the pending record, stream the dump, write the
+//! 3. otherwise → take the snapshot, stream the dump while counting rows in the same
+//!    snapshot, write the pending record before the upload may complete, write the
 //!    manifest, drop the pending record.
 
 use std::path::Path;
@@ -139,43 +140,42 @@ impl BackupJob<'_> {
         Ok(head.is_some())
     }
 
-    /// Takes the snapshot, records it as pending, and streams the dump into the store.
+    /// Takes the snapshot and streams the dump into the store while counting the rows in
+    /// the same snapshot. The upload may complete only once the pending record (the counts)
+    /// is stored, so a stored dump always has what its manifest needs.
     async fn dump(&self, dump_key: &str) -> Result<(DumpReport, DateTime<Utc>), JobError> {
         let started_at = Utc::now();
-        let snapshot = Snapshot::take(self.target).await?;
+        let snapshot = Snapshot::open(self.target).await?;
         let installed = discover_pg_dumps(self.pg_dump).await;
         let pg_dump = select_pg_dump(&installed, snapshot.server_version_num())?;
-        let pending = PendingBackup {
-            started_at,
-            pg_dump_version: pg_dump.version.clone(),
-            server_version: snapshot.server_version_num(),
-            row_counts: snapshot.row_counts().clone(),
-        };
-        self.store
-            .put(
-                &self.location.pending_key(),
-                Bytes::from(pending.to_json()),
-                JSON,
-            )
-            .await
-            .map_err(JobError::Manifest)?;
 
         let (mut side, reader) = gated_pipe();
         let deadline = self.deadline;
         let dump = async move {
             let wait = (deadline - Utc::now()).to_std().unwrap_or_default();
-            let dumped =
-                tokio::time::timeout(wait, snapshot.dump(&pg_dump, self.target, &mut side.writer))
-                    .await;
-            match dumped {
-                Ok(Ok(report)) => {
-                    side.succeeded();
-                    Ok(report)
-                }
-                Ok(Err(e)) => Err(JobError::Dump(e)),
+            let dumping = snapshot.dump_counting(&pg_dump, self.target, &mut side.writer);
+            let report = match tokio::time::timeout(wait, dumping).await {
+                Ok(Ok(report)) => report,
+                Ok(Err(e)) => return Err(JobError::Dump(e)),
                 // Dropping the dump kills pg_dump; dropping `side` fails the upload.
-                Err(_) => Err(JobError::WindowClosed(deadline)),
-            }
+                Err(_) => return Err(JobError::WindowClosed(deadline)),
+            };
+            let pending = PendingBackup {
+                started_at,
+                pg_dump_version: report.pg_dump_version.clone(),
+                server_version: report.server_version,
+                row_counts: report.row_counts.clone(),
+            };
+            self.store
+                .put(
+                    &self.location.pending_key(),
+                    Bytes::from(pending.to_json()),
+                    JSON,
+                )
+                .await
+                .map_err(JobError::Manifest)?;
+            side.succeeded();
+            Ok(report)
         };
         let upload = self
             .store

@@ -236,6 +236,46 @@ async fn a_dump_past_its_completion_window_is_cancelled_and_leaves_no_dump() {
         .await
         .unwrap_err();
     assert_eq!(error.step(), "window", "{error}");
-    // Only the pending record may stay (replaced by the next attempt): no dump, no temp file.
-    assert_eq!(files(dir.path()), [location.pending_key()]);
+    // Nothing: no dump, no temp file (the pending record comes only with a complete dump).
+    assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+}
+
+#[tokio::test]
+async fn a_backup_to_cloud_storage_streams_the_dump_and_manifest_and_a_second_run_dumps_nothing() {
+    let pg = Postgres::start().await;
+    let target = database_with_password(&pg).await;
+    let gcs = testbed::FakeGcs::start().await;
+    gcs.create_bucket("backups-test").await;
+    let store =
+        shared::backends::object_store::from_url("gs://backups-test", Some(&gcs.endpoint()))
+            .await
+            .unwrap();
+    let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
+    let location =
+        BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
+    let job = |target| BackupJob {
+        store: store.as_ref(),
+        location: location.clone(),
+        target,
+        pg_dump: None,
+        tier: Tier::Dev,
+        window_id: "w".into(),
+        deadline: Utc::now() + TimeDelta::hours(1),
+    };
+    let Stored::New(manifest) = job(&target).run().await.unwrap() else {
+        panic!("expected a new backup")
+    };
+    let dump = store.get(&location.dump_key()).await.unwrap().unwrap();
+    assert_eq!(manifest.sha256, format!("{:x}", Sha256::digest(&dump)));
+    assert_eq!(manifest.size, dump.len() as u64);
+    let mut objects = gcs.list_objects("backups-test").await;
+    objects.sort();
+    assert_eq!(objects, [location.dump_key(), location.manifest_key()]);
+
+    let gone = Target {
+        database: "no_such_database".into(),
+        ..target.clone()
+    };
+    let again = job(&gone).run().await.unwrap();
+    assert_eq!(again, Stored::Existing(manifest));
 }

@@ -15,7 +15,11 @@ async fn after_a_successful_dump_the_end_can_be_read_again_and_again() {
     assert_eq!(all, b"PGDMP archive");
     let mut buffer = [0u8; 16];
     for _ in 0..3 {
-        assert_eq!(reader.read(&mut buffer).await.unwrap(), 0, "still the end, no panic");
+        assert_eq!(
+            reader.read(&mut buffer).await.unwrap(),
+            0,
+            "still the end, no panic"
+        );
     }
 }
 
@@ -27,5 +31,8 @@ async fn after_a_failed_dump_every_read_at_the_end_fails() {
     let mut all = Vec::new();
     assert!(reader.read_to_end(&mut all).await.is_err());
     let mut buffer = [0u8; 16];
-    assert!(reader.read(&mut buffer).await.is_err(), "never a clean end later");
+    assert!(
+        reader.read(&mut buffer).await.is_err(),
+        "never a clean end later"
+    );
 }

@@ -18,8 +18,22 @@ pub struct PgDump {
 
 /// Finds the installed `pg_dump` binaries: `configured` first, then each `PATH` entry, then
 /// `/usr/lib/postgresql/*/bin/pg_dump`. Binaries whose version cannot be read are skipped.
+///
+/// Remembered per process and `configured` path: asking every candidate its `--version`
+/// costs about 100 ms (Debian's wrappers are Perl), once per backup otherwise.
 pub async fn discover_pg_dumps(configured: Option<&Path>) -> Vec<PgDump> {
-    discover_pg_tools("pg_dump", configured).await
+    type Known = std::sync::Mutex<std::collections::HashMap<Option<PathBuf>, Vec<PgDump>>>;
+    static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    let key = configured.map(Path::to_owned);
+    if let Some(found) = known.lock().ok().and_then(|k| k.get(&key).cloned()) {
+        return found;
+    }
+    let found = discover_pg_tools("pg_dump", configured).await;
+    if let Ok(mut known) = known.lock() {
+        known.insert(key, found.clone());
+    }
+    found
 }
 
 /// Finds the installed binaries of the PostgreSQL client `tool` (`pg_dump`, `pg_restore`)

@@ -52,6 +52,14 @@ pub(crate) async fn count_rows(
 impl Snapshot {
     /// Opens the transaction, exports its snapshot and counts each table's rows in it.
     pub async fn take(target: &Target) -> Result<Self, DumpError> {
+        let mut snapshot = Self::open(target).await?;
+        snapshot.row_counts = count_rows(&mut snapshot.conn).await?;
+        Ok(snapshot)
+    }
+
+    /// Opens the transaction and exports its snapshot; the rows are counted later, by
+    /// [`Snapshot::dump_counting`], while pg_dump runs.
+    pub async fn open(target: &Target) -> Result<Self, DumpError> {
         let mut conn = PgConnection::connect_with(&target.connect_options()).await?;
         // A raw BEGIN (not sqlx's transaction guard) because the transaction must outlive
         // this function; dropping the connection ends it either way.
@@ -68,12 +76,11 @@ impl Snapshot {
         let server_version_num = version.trim().parse().map_err(|_| {
             sqlx::Error::Protocol(format!("server_version_num is not a number: {version}"))
         })?;
-        let row_counts = count_rows(&mut conn).await?;
         Ok(Self {
             conn,
             id,
             server_version_num,
-            row_counts,
+            row_counts: BTreeMap::new(),
         })
     }
 
@@ -92,6 +99,24 @@ impl Snapshot {
         &self.row_counts
     }
 
+    /// Runs `pg_dump` on this snapshot into `sink` and, at the same time, counts every
+    /// table's rows on the exporting connection (idle while pg_dump works, and in the very
+    /// snapshot pg_dump reads), then ends the transaction. The counts cost no time of their
+    /// own: they run beside the dump, on the server's other cores.
+    pub async fn dump_counting<W: AsyncWrite + Unpin>(
+        mut self,
+        pg_dump: &PgDump,
+        target: &Target,
+        sink: &mut W,
+    ) -> Result<DumpReport, DumpError> {
+        let Self { conn, id, .. } = &mut self;
+        let (dumped, counted) =
+            tokio::join!(run_pg_dump(pg_dump, target, id, sink), count_rows(conn));
+        let summary = dumped?;
+        self.row_counts = counted?;
+        self.finish(pg_dump, summary).await
+    }
+
     /// Runs `pg_dump` on this snapshot into `sink`, then ends the transaction.
     pub async fn dump<W: AsyncWrite + Unpin>(
         mut self,
@@ -100,6 +125,14 @@ impl Snapshot {
         sink: &mut W,
     ) -> Result<DumpReport, DumpError> {
         let summary = run_pg_dump(pg_dump, target, &self.id, sink).await?;
+        self.finish(pg_dump, summary).await
+    }
+
+    async fn finish(
+        mut self,
+        pg_dump: &PgDump,
+        summary: super::StreamSummary,
+    ) -> Result<DumpReport, DumpError> {
         // Read only: nothing to commit; closing releases the snapshot.
         sqlx::query("ROLLBACK").execute(&mut self.conn).await?;
         self.conn.close().await?;
