@@ -76,7 +76,9 @@ mod tests {
             let err = parse_for(bad).unwrap_err();
             assert!(err.starts_with("from_backup: "), "{bad}: {err}");
         }
-        assert!(parse_for("preview-1").unwrap_err().contains("its own backup"));
+        assert!(parse_for("preview-1")
+            .unwrap_err()
+            .contains("its own backup"));
         assert!(parse_for("staging@yesterday")
             .unwrap_err()
             .contains("RFC 3339"));
