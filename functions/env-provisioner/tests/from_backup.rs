@@ -88,13 +88,19 @@ async fn a_preview_from_staging_asks_backup_runner_once_and_becomes_ready() {
         row.starts_with("ready:") && row.contains(r#""restore": "created""#),
         "{row}"
     );
-    let restored_from: String = sqlx::query_scalar(
-        "SELECT outputs->>'restored_from' FROM control.environments WHERE name = 'preview'",
-    )
-    .fetch_one(&stack.control)
-    .await
-    .unwrap();
-    assert_eq!(restored_from, format!("staging@{AT}"));
+    let inventory = |name: &str| {
+        let name: EnvName = name.parse().unwrap();
+        let pool = stack.control.clone();
+        async move {
+            env_provisioner::inventory::get(&pool, &name)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let expected = format!("staging@{AT}");
+    assert_eq!(inventory("preview").await.restored_from, Some(expected));
+    assert_eq!(inventory("staging").await.restored_from, None);
     // Without from_backup the step is skipped: staging itself asked for no restore.
     assert!(stack.footprint("staging").await["row"].contains(r#""restore": "skipped""#));
 }
