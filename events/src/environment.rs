@@ -3,11 +3,13 @@
 //! Requests come from people and CI (`groundskeeper env request`), the sweep from an hourly
 //! Cloud Scheduler job; the status events are what the provisioner publishes back.
 
+mod from_backup;
 mod status;
 mod teardown;
 
 use serde::{Deserialize, Serialize};
 
+pub use from_backup::BackupSource;
 pub use status::{DeleteReason, EnvironmentDeleted, EnvironmentFailed, EnvironmentReady};
 pub(crate) use teardown::window_key;
 pub use teardown::{TeardownRequested, TtlSweep};
@@ -39,8 +41,10 @@ pub struct EnvironmentRequested {
     /// A Cloud Run preview service to run in the environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<PreviewService>,
-    /// A backup to restore into the new database (reserved; the provisioner refuses it
-    /// until restores are supported).
+    /// Start from another environment's backup: `SOURCE_ENV` (its newest verified backup) or
+    /// `SOURCE_ENV@RFC3339` (the newest verified one at or before that time), restored into
+    /// the new database. A `prod` source is refused: production data never flows into
+    /// previews.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_backup: Option<String>,
 }
@@ -107,9 +111,39 @@ impl TypedEvent for EnvironmentRequested {
         if let Some(service) = &self.service {
             service.validate()?;
         }
-        if self.from_backup.as_deref() == Some("") {
-            return Err("from_backup: must not be empty when given".into());
-        }
+        self.from_backup()?;
         Ok(())
+    }
+}
+
+impl EnvironmentRequested {
+    /// The backup to start from, parsed from `from_backup` (see [`BackupSource`]); the error
+    /// names the field.
+    pub fn from_backup(&self) -> Result<Option<BackupSource>, String> {
+        self.from_backup
+            .as_deref()
+            .map(|value| from_backup::parse(value, &self.name))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+    use super::*;
+
+    #[test]
+    fn validate_refuses_a_bad_from_backup_naming_the_field() {
+        let request = |from: &str| -> EnvironmentRequested {
+            serde_json::from_value(serde_json::json!({
+                "name": "preview-1", "owner": "ci@x", "tier": "ephemeral", "from_backup": from
+            }))
+            .unwrap()
+        };
+        assert_eq!(request("staging@2026-11-26T02:00:00Z").validate(), Ok(()));
+        for bad in ["", "staging@noon", "preview-1", "Staging"] {
+            let err = request(bad).validate().unwrap_err();
+            assert!(err.starts_with("from_backup: "), "{bad}: {err}");
+        }
     }
 }

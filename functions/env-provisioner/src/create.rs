@@ -10,6 +10,7 @@ use shared::Ctx;
 
 use crate::error::StepError;
 use crate::objects;
+use crate::restore;
 use crate::state::{self, Record};
 use crate::steps::ProvisionStep;
 use crate::Config;
@@ -47,6 +48,7 @@ pub async fn create(
             db.create_database(&name.database(), &name.owner_role(), limit)
                 .await?;
         }
+        ProvisionStep::Restore => return restore::request(ctx, &event.data, record).await,
         ProvisionStep::Credentials => credentials(ctx, config, record).await?,
         ProvisionStep::Bucket => return objects::create_bucket(ctx, config, record).await,
         ProvisionStep::Objects => {

@@ -25,6 +25,8 @@ pub struct Environment {
     pub expires_at: Option<DateTime<Utc>>,
     /// The last change of the row.
     pub updated_at: DateTime<Utc>,
+    /// The request's `from_backup` when it started from a backup (the restore was asked for).
+    pub restored_from: Option<String>,
 }
 
 /// Where provisioning failed.
@@ -116,8 +118,8 @@ pub async fn latest_refusal(
     .await
 }
 
-const SELECT: &str = "SELECT name, tier, owner, status, failure, expires_at, updated_at \
-     FROM control.environments";
+const SELECT: &str = "SELECT name, tier, owner, status, failure, expires_at, updated_at, \
+     outputs->>'restored_from' AS restored_from FROM control.environments";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -128,6 +130,7 @@ struct Row {
     failure: Option<serde_json::Value>,
     expires_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
+    restored_from: Option<String>,
 }
 
 impl Row {
@@ -151,6 +154,7 @@ impl Row {
             failure,
             expires_at: self.expires_at,
             updated_at: self.updated_at,
+            restored_from: self.restored_from,
         })
     }
 }

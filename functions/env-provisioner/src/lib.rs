@@ -18,6 +18,7 @@ mod provision;
 mod request;
 mod requests;
 mod resources;
+mod restore;
 mod state;
 mod steps;
 mod storage;

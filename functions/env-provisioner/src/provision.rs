@@ -14,7 +14,7 @@ use crate::resources;
 use crate::state::{self, Record};
 use crate::steps::{ProvisionStep, STEPS};
 use crate::storage::Storage;
-use crate::{fault, objects, requests, Config};
+use crate::{fault, objects, requests, restore, Config};
 
 /// Handles one request, single-flight per environment name. A refusal is recorded under the
 /// request's id before the request is dead-lettered.
@@ -36,11 +36,6 @@ async fn provision_checked(
     config: &Config,
 ) -> Result<Outcome, ProvisionError> {
     let request = &event.data;
-    if request.from_backup.is_some() {
-        return Err(ProvisionError::Rejected(
-            "from_backup: restoring an environment from a backup is not supported yet".into(),
-        ));
-    }
     let ttl = config
         .ttl_for(request.tier, request.ttl)
         .map_err(ProvisionError::Rejected)?;
@@ -48,6 +43,7 @@ async fn provision_checked(
         mode.check(&request.name)
             .map_err(ProvisionError::Rejected)?;
     }
+    restore::source(ctx, request).await?;
     let pool = ctx.control_db()?;
     let Some(lock) = state::lock_environment(pool, &request.name).await? else {
         return Err(ProvisionError::Busy(request.name.to_string()));

@@ -57,6 +57,9 @@ pub async fn conflict(
             let place = objects::place_for_create(ctx, config, name).await?;
             !place.store.list(&place.prefix).await?.is_empty()
         }
+        // A request creates nothing under the environment's names; backup-runner itself
+        // refuses to fill a database that is not empty.
+        ProvisionStep::Restore => false,
         // Cloud Run refuses to deploy over a service it does not manage (see PreviewServices).
         ProvisionStep::Service => false,
     };
@@ -83,6 +86,8 @@ pub async fn remove(
             }
         }
         ProvisionStep::Bucket => objects::remove_bucket(ctx, config, record).await?,
+        // The restored tables go with the database; a restore still running then fails.
+        ProvisionStep::Restore => {}
         ProvisionStep::Credentials => {
             ctx.secrets()
                 .map_err(missing)?

@@ -11,6 +11,9 @@ shared::steps! {
         LoginRoles = "login_roles",
         /// Its database.
         Database = "database",
+        /// `from_backup`: the restore request to backup-runner (`skipped` without one). Right
+        /// after the database, so the restore is asked for before anything else can use it.
+        Restore = "restore",
         /// The credentials secret.
         Credentials = "credentials",
         /// Its own bucket (bucket mode).

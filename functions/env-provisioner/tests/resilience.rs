@@ -100,7 +100,7 @@ async fn bad_requests_are_rejected_with_reasons_and_create_nothing() {
     let long_ttl =
         serde_json::json!({ "name": "long", "owner": "a@x", "tier": "dev", "ttl": "200h" });
     assert!(reject(stack.deliver("b1", REQUESTED, long_ttl).await).contains("maximum of 100h"));
-    let backup = serde_json::json!({ "name": "restore", "owner": "a@x", "tier": "dev", "from_backup": "b-1" });
+    let backup = serde_json::json!({ "name": "restore", "owner": "a@x", "tier": "dev", "from_backup": "b-1@yesterday" });
     assert!(reject(stack.deliver("b2", REQUESTED, backup).await).contains("from_backup"));
 
     stack.request_env("q1", "first").await.unwrap();
