@@ -95,9 +95,7 @@ pub async fn run(command: BackupCommand, out: Output) -> anyhow::Result<ExitCode
                 window: None,
                 reason,
             };
-            let target = Target::discover(&env, &cwd).await?;
-            let id = publish::send_typed(&target.publisher()?, &request).await?;
-            super::sent(out, &id, BackupRequested::TYPE)?;
+            request_to_runner(&request, &env, &cwd, out).await?;
         }
         BackupCommand::Restore {
             environment,
@@ -113,9 +111,7 @@ pub async fn run(command: BackupCommand, out: Output) -> anyhow::Result<ExitCode
                 into,
                 into_environment,
             };
-            let target = Target::discover(&env, &cwd).await?;
-            let id = publish::send_typed(&target.publisher()?, &request).await?;
-            super::sent(out, &id, RestoreRequested::TYPE)?;
+            request_to_runner(&request, &env, &cwd, out).await?;
         }
         BackupCommand::List {
             environment,
@@ -140,6 +136,19 @@ pub async fn run(command: BackupCommand, out: Output) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Publishes `request` on the bus the CLI finds (as every other command does); prints the
+/// message id.
+async fn request_to_runner<T: TypedEvent>(
+    request: &T,
+    env: &shared::env::Env,
+    cwd: &std::path::Path,
+    out: Output,
+) -> anyhow::Result<()> {
+    let target = Target::discover(env, cwd).await?;
+    let id = publish::send_typed(&target.publisher()?, request).await?;
+    super::sent(out, &id, T::TYPE)
 }
 
 /// `--at`: strictly RFC 3339 (chrono's `FromStr` would take other forms too).
