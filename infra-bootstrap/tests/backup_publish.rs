@@ -62,65 +62,27 @@ async fn backup_now_publishes_one_environment_s_or_everything_s_request() {
 #[tokio::test]
 async fn backup_restore_publishes_the_exact_request_and_refuses_bad_input_first() {
     let emulator = emulator().await;
+    let at = "--at 2026-01-02T03:04:05Z";
     for bad in [
-        &[
-            "backup",
-            "restore",
-            "shop",
-            "--at",
-            "yesterday",
-            "--into",
-            "shop_copy",
-        ][..],
-        &[
-            "backup",
-            "restore",
-            "shop",
-            "--at",
-            "2026-01-02T03:04:05Z",
-            "--into",
-            "x; DROP",
-        ],
-        &[
-            "backup",
-            "restore",
-            "Shop",
-            "--at",
-            "2026-01-02T03:04:05Z",
-            "--into",
-            "copy",
-        ],
+        "shop --at yesterday --into shop_copy".to_owned(),
+        format!("shop {at} --into x;DROP"),
+        format!("Shop {at} --into copy"),
         // --into must be the environment's own database.
-        &[
-            "backup",
-            "restore",
-            "shop",
-            "--at",
-            "2026-01-02T03:04:05Z",
-            "--into",
-            "copy",
-            "--into-environment",
-            "pr-9",
-        ],
+        format!("shop {at} --into copy --into-environment pr-9"),
     ] {
-        let out = run(&emulator, bad).await;
+        let args: Vec<&str> = ["backup", "restore"]
+            .into_iter()
+            .chain(bad.split_whitespace())
+            .collect();
+        let out = run(&emulator, &args).await;
         assert!(!out.status.success(), "{bad:?} was accepted");
     }
-    let out = run(
-        &emulator,
-        &[
-            "backup",
-            "restore",
-            "shop",
-            "--at",
-            "2026-01-02T03:04:05+01:00",
-            "--into",
-            "env_pr_9",
-            "--into-environment",
-            "pr-9",
-        ],
-    )
-    .await;
+    let good = "shop --at 2026-01-02T03:04:05+01:00 --into env_pr_9 --into-environment pr-9";
+    let args: Vec<&str> = ["backup", "restore"]
+        .into_iter()
+        .chain(good.split_whitespace())
+        .collect();
+    let out = run(&emulator, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
     // The first message on the topic is this one: none of the refused ones was published.
     let (ty, data) = next(&emulator).await;
