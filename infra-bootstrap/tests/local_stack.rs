@@ -81,8 +81,8 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     let state = stack.state.clone();
     assert_eq!(
         stack.pgids.len(),
-        5,
-        "emulator, postgres, two services, scheduler"
+        3 + events::platform::built().count(),
+        "emulator, postgres, scheduler and every built service of the registry"
     );
     let again = stack.cli(&["local", "up", "--free-ports"]);
     assert!(
@@ -249,6 +249,10 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     let tour = stack.ok(&["local", "demo"]);
     for line in [
         "← environment.ready",
+        "← backup.completed",
+        "← backup.verified",
+        "← backup.restored",
+        "✓ row counts: source",
         "← secret.rotated",
         ", 0 failed",
         "← env-provisioner-dead-letter-sub: invalid-payload",
@@ -256,6 +260,13 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     ] {
         assert!(tour.contains(line), "{line:?} in the tour:\n{tour}");
     }
+    // The backup step's list shows the verified backup, and the copy matched the source.
+    assert!(
+        tour.lines()
+            .any(|l| l.contains(" yes ") && l.contains("backups/demo-")),
+        "a verified backup in the tour's list:\n{tour}"
+    );
+    assert!(!tour.contains("✗"), "nothing failed in the tour:\n{tour}");
 
     stack.down_and_check();
 }

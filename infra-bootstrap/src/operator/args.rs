@@ -34,6 +34,9 @@ pub enum Command {
     /// Secrets: rotate now.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Backups: back up now, list, restore into a new database, preview retention.
+    #[command(subcommand)]
+    Backup(super::backup::BackupCommand),
     /// Publish any of our event types from a JSON file to its topic.
     Publish(PublishArgs),
     /// The whole stack on this machine: up, demo, status, logs, down.

@@ -6,6 +6,7 @@
 //! [`target::Target::discover`] reads ([`stack`]).
 
 mod args;
+pub mod backup;
 pub mod env;
 pub mod local;
 pub mod publish;
@@ -32,6 +33,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = match cli.command {
         // Before the target: `local` makes (or reads) the stack the target would be found in.
         Command::Local(local) => return local::run(local, cli.output).await,
+        // Reading backups needs only the object store, not the bus or the control database.
+        Command::Backup(backup) => return backup::run(backup, cli.output).await,
         other => other,
     };
     let env = shared::env::Env::from_process();
@@ -97,7 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let id = publish::send(publisher, topic, ty, data).await?;
             sent(cli.output, &id, ty)?;
         }
-        Command::Local(_) => unreachable!("dispatched above"),
+        Command::Local(_) | Command::Backup(_) => unreachable!("dispatched above"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,11 @@
 //! `local demo`'s scripted tour, printed as a timeline with the time since it began:
-//! request an environment, use its credentials, rotate them under a connecting client,
+//! request an environment, use its credentials, back it up and restore it into a new
+//! database, rotate its credentials under a connecting client,
 //! see a malformed request dead-lettered with its reason, tear the environment down.
 //! Everything goes through the running stack — published events, push deliveries, the
 //! follow-up events on the watch subscription — as a user's own commands would.
 
+mod backup;
 mod connect;
 mod rotate;
 mod steps;
@@ -13,6 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::desired::dead_letter_subscription;
+use crate::operator::backup::open_store;
 use crate::operator::stack::StackState;
 use crate::operator::target::Target;
 
@@ -40,6 +43,8 @@ pub async fn run(state: &StackState) -> anyhow::Result<()> {
         .unwrap_or(super::WATCH_SUBSCRIPTION);
     let host = &state.pubsub_emulator_host;
     let target = Target::local(state.clone());
+    let admin_url = state.postgres_admin_url.clone().unwrap_or_default();
+    let objects_url = state.object_store_url.clone().unwrap_or_default();
     let tour = Tour {
         name: name.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
         publisher: target.publisher()?,
@@ -51,13 +56,15 @@ pub async fn run(state: &StackState) -> anyhow::Result<()> {
             &dead_letter_subscription("env-provisioner"),
             false,
         ),
-        admin: sqlx::PgPool::connect(state.postgres_admin_url.as_deref().unwrap_or_default())
-            .await?,
+        admin: sqlx::PgPool::connect(&admin_url).await?,
+        admin_url,
+        objects: open_store(&objects_url, None).await?,
         at: Timeline(Instant::now()),
     };
     println!("\nThe tour: environment {name}, through the local stack\n");
     let ready = tour.request().await?;
     tour.use_credentials(&ready).await?;
+    tour.backup(&ready).await?;
     tour.rotate(&ready).await?;
     tour.malformed().await?;
     tour.teardown(&ready).await?;
@@ -72,6 +79,7 @@ pub fn usage(dir: &Path) {
          \x20 groundskeeper env wait my-env && groundskeeper env credentials my-env\n\
          \x20 groundskeeper env list\n\
          \x20 groundskeeper secret rotate --environment my-env\n\
+         \x20 groundskeeper backup now my-env && groundskeeper backup list my-env\n\
          \x20 groundskeeper local status          # components, addresses, process ids\n\
          \x20 groundskeeper local logs env-provisioner --follow\n\
          \x20 groundskeeper local down            # stop everything, remove the state",

@@ -11,6 +11,7 @@ use events::environment::{
 };
 use events::names::EnvName;
 use events::{Tier, TypedEvent};
+use shared::backends::object_store::ObjectStore;
 use shared::backends::publisher::PubsubPublisher;
 use shared::backends::secrets::SecretStore;
 
@@ -30,6 +31,10 @@ pub struct Tour {
     pub events: Watch,
     pub dead_letters: Watch,
     pub admin: sqlx::PgPool,
+    /// The cluster's superuser URL (no password: the local cluster trusts loopback).
+    pub admin_url: String,
+    /// The stack's object store, where backup-runner keeps backups.
+    pub objects: Arc<dyn ObjectStore>,
     pub at: Timeline,
 }
 

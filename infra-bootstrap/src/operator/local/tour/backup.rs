@@ -1,0 +1,173 @@
+//! The tour's backup step: rows in the environment's database, a backup on demand, its
+//! verification, `backup list`, then a restore into a new database whose row counts must
+//! equal the source's.
+
+use std::collections::BTreeMap;
+use std::str::FromStr as _;
+
+use events::backup::BackupRequested;
+use events::backup::{
+    BackupCompleted, BackupFailed, BackupRestored, BackupVerified, RestoreRequested,
+};
+use events::environment::EnvironmentReady;
+use events::names::DbIdent;
+use events::TypedEvent;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection as _, PgConnection};
+
+use super::connect::login;
+use super::steps::{field, secret_id, ty, Tour, TABLE, WAIT};
+use super::watch::Pulled;
+use crate::operator::backup::{catalogued, list_table};
+use crate::operator::publish::send_typed;
+
+/// Rows added before the backup, so the restore has something to count.
+const ROWS: i64 = 5;
+
+impl Tour {
+    /// Backs the environment's database up, lists it, restores it into a new database and
+    /// compares every table's row count; the restored copy is dropped afterwards.
+    pub async fn backup(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
+        let mut source = login(self.secrets.as_ref(), secret_id(ready)).await?;
+        let insert =
+            format!("INSERT INTO {TABLE} (at) SELECT now() FROM generate_series(1, {ROWS})");
+        sqlx::query(&insert).execute(&mut source).await?;
+        let before = row_counts(&mut source).await?;
+        source.close().await?;
+        self.at
+            .say("✓", format!("added {ROWS} rows to {TABLE}: {before:?}"));
+
+        let request = BackupRequested {
+            environment: Some(self.name.clone()),
+            database: None,
+            window: None,
+            reason: Some("local demo".into()),
+        };
+        let id = send_typed(&self.publisher, &request).await?;
+        self.at
+            .say("→", format!("backup now {}  (message {id})", self.name));
+        let done = self.backup_event(BackupCompleted::TYPE).await?;
+        self.at.say(
+            "←",
+            format!(
+                "backup.completed: {} ({} bytes, sha256 {}…)",
+                field(&done, "backup_id"),
+                serde_json::from_slice::<BackupCompleted>(&done.data)?.size_bytes,
+                &field(&done, "sha256")[..12]
+            ),
+        );
+        let verified: BackupVerified =
+            serde_json::from_slice(&self.backup_event(BackupVerified::TYPE).await?.data)?;
+        self.at.say(
+            "←",
+            format!(
+                "backup.verified: {} restored into a scratch database, {} tables counted",
+                verified.backup_id, verified.tables_checked
+            ),
+        );
+        let rows = catalogued(self.objects.as_ref(), self.name.clone(), None).await?;
+        self.at.say("✓", format!("backup list {}:", self.name));
+        for line in list_table(&rows).lines() {
+            println!("           {line}");
+        }
+
+        let into = DbIdent::from_str(&format!(
+            "{}_restored",
+            self.name.as_str().replace('-', "_")
+        ))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let request = RestoreRequested {
+            environment: self.name.clone(),
+            database: None,
+            at: None,
+            into: into.clone(),
+            into_environment: None,
+        };
+        let id = send_typed(&self.publisher, &request).await?;
+        self.at.say(
+            "→",
+            format!(
+                "backup restore {} --into {}  (message {id})",
+                self.name,
+                into.as_str()
+            ),
+        );
+        let restored: BackupRestored =
+            serde_json::from_slice(&self.backup_event(BackupRestored::TYPE).await?.data)?;
+        self.at.say(
+            "←",
+            format!(
+                "backup.restored: {} into {}, {} tables",
+                restored.backup_id,
+                restored.into.as_str(),
+                restored.tables
+            ),
+        );
+        let after = self.restored_counts(&into).await;
+        self.drop_database(&into).await?;
+        let after = after?;
+        let mark = if after == before { "✓" } else { "✗" };
+        self.at.say(
+            mark,
+            format!(
+                "row counts: source {before:?}, restored {after:?}; dropped {}",
+                into.as_str()
+            ),
+        );
+        anyhow::ensure!(after == before, "the restored database's row counts differ");
+        Ok(())
+    }
+
+    /// The `wanted` event of this environment, or the step's `backup.failed` as an error.
+    async fn backup_event(&self, wanted: &str) -> anyhow::Result<Pulled> {
+        let name = self.name.as_str();
+        let outcome = [wanted, BackupFailed::TYPE];
+        let event = self
+            .events
+            .next(WAIT, |m| {
+                outcome.contains(&ty(m)) && field(m, "environment") == name
+            })
+            .await?;
+        if ty(&event) == BackupFailed::TYPE {
+            anyhow::bail!(
+                "backup.failed at {}: {}",
+                field(&event, "step"),
+                field(&event, "reason")
+            );
+        }
+        Ok(event)
+    }
+
+    /// Row counts in the restored database, read as the cluster's superuser.
+    async fn restored_counts(&self, into: &DbIdent) -> anyhow::Result<BTreeMap<String, i64>> {
+        let options = PgConnectOptions::from_str(&self.admin_url)?.database(into.as_str());
+        let mut conn = PgConnection::connect_with(&options).await?;
+        let counts = row_counts(&mut conn).await;
+        conn.close().await?;
+        counts
+    }
+
+    /// The restored copy goes: the tour leaves nothing behind but the stack.
+    async fn drop_database(&self, into: &DbIdent) -> anyhow::Result<()> {
+        // A DbIdent is lowercase letters, digits and underscores: safe inside quotes.
+        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", into.as_str());
+        sqlx::query(&drop).execute(&self.admin).await?;
+        Ok(())
+    }
+}
+
+/// Exact rows per user table (`schema.table`).
+async fn row_counts(conn: &mut PgConnection) -> anyhow::Result<BTreeMap<String, i64>> {
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT schemaname || '.' || tablename, format('SELECT count(*) FROM %I.%I', schemaname, tablename) \
+         FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counts = BTreeMap::new();
+    for (table, count) in tables {
+        let n: i64 = sqlx::query_scalar(&count).fetch_one(&mut *conn).await?;
+        counts.insert(table, n);
+    }
+    Ok(counts)
+}
