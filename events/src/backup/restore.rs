@@ -31,8 +31,14 @@ pub struct RestoreRequested {
 impl TypedEvent for RestoreRequested {
     const TYPE: &'static str = types::BACKUP_RESTORE_REQUESTED;
 
+    /// A new database is restored once per name. An environment's database is keyed on
+    /// the event's id instead (env-provisioner publishes one per provisioning): a later
+    /// environment of the same name must get its own restore.
     fn idempotency_key(&self) -> Option<String> {
-        Some(format!("{}:{}", Self::TYPE, self.into.as_str()))
+        match self.into_environment {
+            Some(_) => None,
+            None => Some(format!("{}:{}", Self::TYPE, self.into.as_str())),
+        }
     }
 
     fn validate(&self) -> Result<(), String> {

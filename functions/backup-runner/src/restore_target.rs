@@ -49,13 +49,21 @@ pub async fn prepare(
             let pool = ctx.control_db()?;
             let env = env_provisioner::inventory::get(pool, environment)
                 .await?
-                .filter(|env| !env.is_deleted())
                 .ok_or_else(|| {
                     reject(format!(
                         "environment {} does not exist",
                         environment.as_str()
                     ))
                 })?;
+            // Being provisioned (from_backup is asked for before it is ready) or ready; a
+            // failed, deleting or deleted one has no database to fill.
+            if !matches!(env.status.as_str(), "provisioning" | "ready") {
+                return Err(reject(format!(
+                    "environment {} is {}: there is no database to restore into",
+                    environment.as_str(),
+                    env.status
+                )));
+            }
             if env.tier == Tier::Prod {
                 return Err(reject(format!(
                     "environment {} is prod: restores never write into prod",

@@ -11,6 +11,7 @@ use backup_runner::verify::table_checksums;
 use chrono::{DurationRound, TimeDelta, Utc};
 use serde_json::json;
 use shared::Decision;
+use sqlx::Connection;
 use stack::{Stack, REQUESTED, RESTORE, WINDOW};
 
 const COMPLETED: &str = "dev.groundskeeper.backup.completed.v1";
@@ -290,4 +291,88 @@ async fn a_corrupted_dump_fails_verification_and_is_recorded_and_announced() {
     let record_key = stack.keys_ending(".verification.json").pop().unwrap();
     let record: serde_json::Value = serde_json::from_slice(&stack.objects()[&record_key]).unwrap();
     assert_eq!(record["passed"], false, "{record}");
+}
+
+/// An environment being provisioned: its empty database owned by its owner role, as
+/// env-provisioner leaves it when it asks for `from_backup`.
+async fn provisioning_environment(stack: &Stack, name: &str, tier: &str, status: &str) {
+    let env: events::names::EnvName = name.parse().unwrap();
+    let (db, owner) = (env.database(), env.owner_role());
+    let mut admin = sqlx::PgConnection::connect(&stack.base.admin_url())
+        .await
+        .unwrap();
+    for statement in [
+        format!("CREATE ROLE {} NOLOGIN", owner.quoted()),
+        format!("CREATE DATABASE {} OWNER {}", db.quoted(), owner.quoted()),
+    ] {
+        sqlx::raw_sql(&statement).execute(&mut admin).await.unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO control.environments \
+         (name, spec, spec_hash, owner, tier, status, expires_at, request_id) \
+         VALUES ($1, '{}', 'h', 'dev@example.com', $2, $3, now() + interval '1 day', 'r-' || $1)",
+    )
+    .bind(name)
+    .bind(tier)
+    .bind(status)
+    .execute(&stack.base.control)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn from_backup_fills_a_new_environment_s_empty_database_as_its_owner() {
+    let stack = Stack::start(&[]).await;
+    let source = stack.ready_environment("staging-x", "staging", 12).await;
+    stack
+        .deliver(
+            "r-1",
+            REQUESTED,
+            json!({ "environment": "staging-x", "window": window_now() }),
+        )
+        .await;
+    stack.drain_own_topic().await;
+    provisioning_environment(&stack, "preview-1", "ephemeral", "provisioning").await;
+    provisioning_environment(&stack, "gone-1", "ephemeral", "failed").await;
+    provisioning_environment(&stack, "prod-1", "prod", "provisioning").await;
+
+    for (id, into_env, expected_ok) in [
+        ("x-1", "gone-1", false),
+        ("x-2", "prod-1", false),
+        ("x-3", "preview-1", true),
+    ] {
+        let env: events::names::EnvName = into_env.parse().unwrap();
+        let request = json!({
+            "environment": "staging-x", "into": env.database(), "into_environment": into_env,
+        });
+        let decision = stack.deliver(id, RESTORE, request).await;
+        if expected_ok {
+            assert_eq!(decision, Decision::Done, "{into_env}");
+        } else {
+            assert!(
+                matches!(decision, Decision::Rejected { .. }),
+                "{into_env}: {decision:?}"
+            );
+        }
+    }
+    let preview: events::names::EnvName = "preview-1".parse().unwrap();
+    let restored = target_of(&stack, preview.database().as_str());
+    let expected = table_checksums(&target_of(&stack, source.database().as_str()))
+        .await
+        .unwrap();
+    assert_eq!(table_checksums(&restored).await.unwrap(), expected);
+    let mut conn = sqlx::PgConnection::connect(&stack.database_url(preview.database().as_str()))
+        .await
+        .unwrap();
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname IN ('public', 'ledger')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        owners,
+        [preview.owner_role().as_str().to_owned()],
+        "the environment's own"
+    );
 }

@@ -119,7 +119,7 @@ impl Snapshot {
 
     /// Runs `pg_dump` on this snapshot into `sink`, then ends the transaction.
     pub async fn dump<W: AsyncWrite + Unpin>(
-        mut self,
+        self,
         pg_dump: &PgDump,
         target: &Target,
         sink: &mut W,
