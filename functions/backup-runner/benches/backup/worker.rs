@@ -75,6 +75,7 @@ fn target(port: &str, database: &str) -> Target {
         user: "postgres".into(),
         password: None,
         database: database.into(),
+        session_role: None,
     }
 }
 
