@@ -383,18 +383,7 @@ impl Journal {
         &self,
         period: &BudgetPeriod,
     ) -> Result<Vec<ResourceRecord>, sqlx::Error> {
-        let rows: Vec<ResourceRow> = sqlx::query_as(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM control.budget_resources
-             WHERE billing_account = $1 AND budget_id = $2 AND period_start = $3
-               AND state = 'applied'
-             ORDER BY kind, name"
-        ))
-        .bind(&period.budget.billing_account)
-        .bind(&period.budget.budget_id)
-        .bind(period.start)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(record_of).collect())
+        self.applied(&period.budget, period.start, "=").await
     }
 
     /// What a budget still holds suspended from periods before `period_start`: what a new
@@ -404,15 +393,25 @@ impl Journal {
         budget: &BudgetKey,
         period_start: DateTime<Utc>,
     ) -> Result<Vec<ResourceRecord>, sqlx::Error> {
+        self.applied(budget, period_start, "<").await
+    }
+
+    /// Applied resources of `budget` whose period compares to `start` by `op` (`=` or `<`).
+    async fn applied(
+        &self,
+        budget: &BudgetKey,
+        start: DateTime<Utc>,
+        op: &'static str,
+    ) -> Result<Vec<ResourceRecord>, sqlx::Error> {
         let rows: Vec<ResourceRow> = sqlx::query_as(&format!(
             "SELECT {RESOURCE_COLUMNS} FROM control.budget_resources
-             WHERE billing_account = $1 AND budget_id = $2 AND period_start < $3
+             WHERE billing_account = $1 AND budget_id = $2 AND period_start {op} $3
                AND state = 'applied'
              ORDER BY period_start, kind, name"
         ))
         .bind(&budget.billing_account)
         .bind(&budget.budget_id)
-        .bind(period_start)
+        .bind(start)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(record_of).collect())

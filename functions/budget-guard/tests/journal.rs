@@ -53,20 +53,31 @@ async fn apply(journal: &Journal, p: &BudgetPeriod, level: Level, by: &str) -> C
     claim
 }
 
-#[tokio::test]
-async fn twenty_concurrent_claims_of_one_level_have_exactly_one_winner() {
-    let (_stack, journal) = journal().await;
-    let p = period("b1", "2026-11-01T00:00:00Z");
-    let claims = join_all((0..20).map(|i| {
-        let (journal, p) = (journal.clone(), p.clone());
+/// Claims `level` from deliveries `prefix-N` for every N in `ids`, all at once.
+async fn race(
+    journal: &Journal,
+    p: &BudgetPeriod,
+    level: Level,
+    prefix: &str,
+    ids: std::ops::Range<u32>,
+) -> Vec<Claim> {
+    join_all(ids.map(|i| {
+        let by = format!("{prefix}-{i}");
         async move {
             journal
-                .claim_level(&p, Level::Cap, &format!("delivery-{i}"), LEASE, 0.85)
+                .claim_level(p, level, &by, LEASE, 1.0)
                 .await
                 .unwrap()
         }
     }))
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn twenty_concurrent_claims_of_one_level_have_exactly_one_winner() {
+    let (_stack, journal) = journal().await;
+    let p = period("b1", "2026-11-01T00:00:00Z");
+    let claims = race(&journal, &p, Level::Cap, "delivery", 0..20).await;
     let won: Vec<_> = claims
         .iter()
         .filter(|c| matches!(c, Claim::Won { previous: None }))
@@ -94,20 +105,41 @@ async fn twenty_concurrent_claims_of_one_level_have_exactly_one_winner() {
         .complete_level(&p, Level::Cap, &format!("delivery-{winner}"))
         .await
         .unwrap());
-    let again = join_all((20..40).map(|i| {
-        let (journal, p) = (journal.clone(), p.clone());
-        async move {
-            journal
-                .claim_level(&p, Level::Cap, &format!("delivery-{i}"), LEASE, 0.85)
-                .await
-                .unwrap()
-        }
-    }))
-    .await;
+    let again = race(&journal, &p, Level::Cap, "delivery", 20..40).await;
     assert!(
         again.iter().all(|c| *c == Claim::Reached(Level::Cap)),
         "{again:?}"
     );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_takeovers_of_an_expired_lease_have_exactly_one_winner() {
+    let (_stack, journal) = journal().await;
+    let p = period("b1", "2026-11-01T00:00:00Z");
+    // A delivery claimed stop and crashed: its lease (zero) has run out.
+    let crashed = journal
+        .claim_level(&p, Level::Stop, "crashed", Duration::ZERO, 1.2)
+        .await
+        .unwrap();
+    assert_eq!(crashed, Claim::Won { previous: None });
+    let claims = race(&journal, &p, Level::Stop, "redelivery", 0..20).await;
+    let won = claims
+        .iter()
+        .filter(|c| matches!(c, Claim::Won { previous: None }))
+        .count();
+    let busy = claims
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Claim::Busy {
+                    level: Level::Stop,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!((won, busy), (1, 19), "{claims:?}");
 }
 
 #[tokio::test]
