@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::config::BudgetKey;
 use crate::decide::Level;
@@ -42,6 +42,24 @@ pub enum Claim {
         level: Level,
         /// Its delivery.
         by: String,
+    },
+    /// A later period of the budget has been seen: this notification is late, and acting on
+    /// it would suspend again what the new period restored.
+    Stale {
+        /// The latest period seen.
+        latest: DateTime<Utc>,
+    },
+}
+
+/// The answer to [`Journal::observe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// The period is the budget's latest.
+    Current,
+    /// A later period has been seen (see [`Claim::Stale`]).
+    Stale {
+        /// The latest period seen.
+        latest: DateTime<Utc>,
     },
 }
 
@@ -109,8 +127,11 @@ impl Journal {
         spend_ratio: f64,
     ) -> Result<Claim, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        // The first claim of a period creates its row; a concurrent one waits on the unique
-        // key and then finds the row below, locked, so claims of one period are serialised.
+        // From here on, claims and observations of this budget are serialised.
+        if let Some(latest) = later_period(&mut tx, period).await? {
+            return Ok(Claim::Stale { latest });
+        }
+        // The first claim of a period creates its row; a later one finds it (locked).
         let created = sqlx::query(
             "INSERT INTO control.budget_levels (billing_account, budget_id, period_start,
                  working_level, working_by, lease_until, spend_ratio)
@@ -176,6 +197,35 @@ impl Journal {
         Ok(Claim::Won {
             previous: completed,
         })
+    }
+
+    /// Records that a notification of `period` arrived (the latest spend ratio, for status),
+    /// whatever its level, so a late notification of an earlier period is known as stale even
+    /// when nothing in this period reached a level.
+    pub async fn observe(
+        &self,
+        period: &BudgetPeriod,
+        spend_ratio: f64,
+    ) -> Result<Observed, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(latest) = later_period(&mut tx, period).await? {
+            return Ok(Observed::Stale { latest });
+        }
+        sqlx::query(
+            "INSERT INTO control.budget_levels
+                 (billing_account, budget_id, period_start, spend_ratio)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (billing_account, budget_id, period_start)
+             DO UPDATE SET spend_ratio = EXCLUDED.spend_ratio, updated_at = now()",
+        )
+        .bind(&period.budget.billing_account)
+        .bind(&period.budget.budget_id)
+        .bind(period.start)
+        .bind(spend_ratio)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Observed::Current)
     }
 
     /// Marks `level` complete, if `by` still holds it; `false` when its lease was taken over
@@ -416,6 +466,28 @@ impl Journal {
         .await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
+}
+
+/// Serialises, for the rest of the transaction, every claim and observation of `period`'s
+/// budget (all its periods), then returns its latest period after `period`, if any.
+async fn later_period(
+    tx: &mut PgConnection,
+    period: &BudgetPeriod,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('budget-guard.budget/' || $1 || '/' || $2, 0))")
+        .bind(&period.budget.billing_account)
+        .bind(&period.budget.budget_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT max(period_start) FROM control.budget_levels
+         WHERE billing_account = $1 AND budget_id = $2 AND period_start > $3",
+    )
+    .bind(&period.budget.billing_account)
+    .bind(&period.budget.budget_id)
+    .bind(period.start)
+    .fetch_one(&mut *tx)
+    .await
 }
 
 /// The level stored as `n` (the table's CHECK keeps it in 1..=3).

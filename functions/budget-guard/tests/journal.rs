@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use budget_guard::config::BudgetKey;
 use budget_guard::decide::Level;
-use budget_guard::journal::{BudgetPeriod, Claim, Journal, Resource, ResourceState};
+use budget_guard::journal::{BudgetPeriod, Claim, Journal, Observed, Resource, ResourceState};
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use serde_json::json;
@@ -398,4 +398,35 @@ async fn a_new_period_lists_exactly_what_the_previous_left_suspended() {
     assert!(journal.mark_restored(&old, &resource("a")).await.unwrap());
     let left = journal.to_restore(&new.budget, new.start).await.unwrap();
     assert_eq!(names(left), vec![(old.start, resource("b").name)]);
+}
+
+#[tokio::test]
+async fn a_late_notification_of_an_earlier_period_is_stale() {
+    let (_stack, journal) = journal().await;
+    let nov = period("b1", "2026-11-01T00:00:00Z");
+    let dec = period("b1", "2026-12-01T00:00:00Z");
+    assert_eq!(journal.observe(&nov, 0.2).await.unwrap(), Observed::Current);
+    // Observing is not claiming: a level of the period is still won once.
+    assert_eq!(
+        apply(&journal, &nov, Level::Cap, "c1").await,
+        Claim::Won { previous: None }
+    );
+    // December starts below every level; November's late data must not suspend again.
+    assert_eq!(
+        journal.observe(&dec, 0.01).await.unwrap(),
+        Observed::Current
+    );
+    let stale = Observed::Stale { latest: dec.start };
+    assert_eq!(journal.observe(&nov, 1.3).await.unwrap(), stale);
+    let claim = journal
+        .claim_level(&nov, Level::Stop, "s1", LEASE, 1.3)
+        .await
+        .unwrap();
+    assert_eq!(claim, Claim::Stale { latest: dec.start });
+    // Another budget's periods are its own.
+    let other = period("b2", "2026-11-01T00:00:00Z");
+    assert_eq!(
+        apply(&journal, &other, Level::Stop, "s2").await,
+        Claim::Won { previous: None }
+    );
 }
