@@ -6,6 +6,8 @@
 //! nothing, a higher one applies only its delta. A crash leaves the lease to run out (or the
 //! same message, redelivered, resumes at once). Each resource's settings are recorded before
 //! it is changed, and the first record stays: it is the original a new period restores.
+//! Once a later period of a budget is seen, an earlier one's late notifications are stale and
+//! claim nothing, so they cannot suspend again what the new period restored.
 
 use std::time::Duration;
 
