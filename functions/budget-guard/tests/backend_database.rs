@@ -85,12 +85,17 @@ async fn suspension_cuts_idle_sessions_refuses_logins_and_restore_reopens() {
     assert_eq!(sqlstate(&refused).as_deref(), Some("53300"), "{refused}");
     // The platform's admin (a superuser) is exempt from the limit: not locked out.
     let mut admin_in = PgConnection::connect(&env.pg.url(&env.db)).await.unwrap();
-    sqlx::query("SELECT 1").execute(&mut admin_in).await.unwrap();
+    sqlx::query("SELECT 1")
+        .execute(&mut admin_in)
+        .await
+        .unwrap();
 
     let restored = env.backend.restore(&env.db, &previous, &applied).await;
     assert_eq!(restored.unwrap(), Restored::Done);
     assert_eq!(env.backend.read(&env.db).await.unwrap(), OPEN);
-    env.app_connect().await.expect("connects again after the restore");
+    env.app_connect()
+        .await
+        .expect("connects again after the restore");
 }
 
 #[tokio::test]
@@ -153,12 +158,23 @@ async fn databases_other_than_environments_are_refused() {
         .execute(&env.admin)
         .await
         .unwrap();
-    for name in ["postgres", "control", "env_x\"; DROP DATABASE control; --", "ENV_X"] {
+    for name in [
+        "postgres",
+        "control",
+        "env_x\"; DROP DATABASE control; --",
+        "ENV_X",
+    ] {
         let read = env.backend.read(name).await.unwrap_err();
-        assert!(matches!(read, BackendError::Refused { .. }), "{name}: {read}");
+        assert!(
+            matches!(read, BackendError::Refused { .. }),
+            "{name}: {read}"
+        );
         let apply = env.backend.apply(name, &OPEN, &Change::Stop).await;
         let apply = apply.unwrap_err();
-        assert!(matches!(apply, BackendError::Refused { .. }), "{name}: {apply}");
+        assert!(
+            matches!(apply, BackendError::Refused { .. }),
+            "{name}: {apply}"
+        );
     }
     let limits: Vec<i32> = sqlx::query_scalar(
         "SELECT datconnlimit FROM pg_database WHERE datname IN ('postgres', 'control')",
@@ -168,5 +184,8 @@ async fn databases_other_than_environments_are_refused() {
     .unwrap();
     assert_eq!(limits, [-1, -1]);
     let missing = env.backend.read("env_missing").await.unwrap_err();
-    assert!(matches!(missing, BackendError::NotFound { .. }), "{missing}");
+    assert!(
+        matches!(missing, BackendError::NotFound { .. }),
+        "{missing}"
+    );
 }
