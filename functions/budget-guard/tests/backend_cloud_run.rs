@@ -1,6 +1,7 @@
 //! Cloud Run scaling through the official client's stub trait (Cloud Run has no emulator):
 //! the exact update requests (name, etag, update mask, scaling), nothing but `scaling` sent,
 //! stale etags retried from a fresh read, conflicts reported without a write.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

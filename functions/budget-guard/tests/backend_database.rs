@@ -1,5 +1,6 @@
 //! Suspending an environment's database on a real PostgreSQL: idle sessions cut off, new
 //! logins refused, the exact previous settings restored, conflicts left alone.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use budget_guard::backends::database::{DatabaseSettings, Databases};
 use budget_guard::backends::{Backend, BackendError, Change, Restored};
