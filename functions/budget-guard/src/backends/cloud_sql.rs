@@ -15,7 +15,7 @@ use google_cloud_sql_v1::model::{
 use serde::{Deserialize, Serialize};
 
 use super::api::{classify, is_stale, kept_changing, ROUNDS};
-use super::poll::{poll_until, Polling};
+use super::poll::{poll_until, NotDone, Polling};
 use super::{Backend, BackendError, Change, Restored};
 
 /// What budget-guard records of an instance.
@@ -115,8 +115,11 @@ impl CloudSql {
                 .set_operation(&operation.name)
                 .send()
                 .await
-                .map_err(|e| classify(name, "operations.get", &e))?;
-            Ok((current.status == SqlOperationStatus::Done).then_some(current))
+                .map_err(|e| NotDone::Failed(classify(name, "operations.get", &e)))?;
+            match current.status {
+                SqlOperationStatus::Done => Ok(current),
+                _ => Err(NotDone::Running),
+            }
         })
         .await
     }

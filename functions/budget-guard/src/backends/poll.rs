@@ -1,17 +1,20 @@
-//! Polling a Cloud SQL operation until it is done, a bounded number of times (Cloud SQL's
-//! own `Operation` type has no LRO poller).
+//! Polling a Cloud SQL operation until it is DONE, a bounded number of times (Cloud SQL's
+//! own `Operation` type has no LRO poller), with `backon` doing the waiting and counting.
 
 use std::future::Future;
 use std::time::Duration;
+
+use backon::{ConstantBuilder, Retryable};
 
 use super::BackendError;
 
 /// How often and how many times an operation is polled. Passed in, so tests poll fast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Polling {
-    /// The wait before each poll.
+    /// The wait between polls.
     pub interval: Duration,
-    /// The most polls before giving up (a retryable [`BackendError::StillRunning`]).
+    /// The most polls (at least one) before giving up: a retryable
+    /// [`BackendError::StillRunning`].
     pub max_polls: u32,
 }
 
@@ -27,26 +30,37 @@ impl Default for Polling {
     }
 }
 
-/// Calls `poll` after each interval until it returns `Some`; a poll's error ends it.
+/// One poll's answer when it has no finished operation to give.
+pub(super) enum NotDone {
+    /// Still running: poll again.
+    Running,
+    /// The poll itself failed: stop.
+    Failed(BackendError),
+}
+
+/// Calls `poll` until it returns the finished operation, at most `max_polls` times.
 pub(super) async fn poll_until<T, F, Fut>(
     polling: Polling,
     resource: &str,
     operation: &str,
-    mut poll: F,
+    poll: F,
 ) -> Result<T, BackendError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, BackendError>>,
+    Fut: Future<Output = Result<T, NotDone>>,
 {
-    for _ in 0..polling.max_polls {
-        tokio::time::sleep(polling.interval).await;
-        if let Some(done) = poll().await? {
-            return Ok(done);
-        }
-    }
-    Err(BackendError::StillRunning {
-        resource: resource.to_owned(),
-        operation: operation.to_owned(),
-        polls: polling.max_polls,
+    let backoff = ConstantBuilder::default()
+        .with_delay(polling.interval)
+        .with_max_times(polling.max_polls.saturating_sub(1) as usize);
+    let polled = (poll.retry(backoff))
+        .when(|e| matches!(e, NotDone::Running))
+        .await;
+    polled.map_err(|e| match e {
+        NotDone::Failed(e) => e,
+        NotDone::Running => BackendError::StillRunning {
+            resource: resource.to_owned(),
+            operation: operation.to_owned(),
+            polls: polling.max_polls,
+        },
     })
 }
