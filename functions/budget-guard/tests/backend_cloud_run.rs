@@ -146,11 +146,13 @@ async fn cap_then_restore_sends_only_scaling_and_puts_back_the_exact_previous() 
     assert_eq!(previous.scaling.min_instance_count, 2);
     assert_eq!(previous.scaling.max_instance_count, 10);
     assert_eq!(backend.labels(&previous)["managed-by"], "groundskeeper");
-    let journaled = serde_json::to_string(&previous).unwrap();
+    let journaled = serde_json::to_value(&previous).unwrap();
     assert_eq!(
-        serde_json::from_str::<CloudRunSettings>(&journaled).unwrap(),
-        previous
+        journaled["scaling"]["scaling_mode"], "AUTOMATIC",
+        "journaled by name"
     );
+    let read_back: CloudRunSettings = serde_json::from_value(journaled).unwrap();
+    assert_eq!(read_back, previous);
 
     let applied = backend.apply(NAME, &previous, &cap(3)).await.unwrap();
     assert_eq!(run.updates(), [update("etag-1", scaling(0, 3))]);
@@ -258,4 +260,24 @@ async fn a_scaling_changed_while_capped_is_a_conflict_and_left_alone() {
     assert_eq!(run.updates().len(), 1, "only the apply wrote");
     let scaling_now = run.service.lock().unwrap().scaling.clone();
     assert_eq!(scaling_now, Some(scaling(0, 7)));
+}
+
+#[tokio::test]
+async fn names_that_are_not_a_service_are_refused_without_a_call() {
+    let run = FakeRun::new(scaling(2, 10));
+    let backend = run.backend();
+    let previous = CloudRunSettings::of(&run.service.lock().unwrap());
+    for name in [
+        "env-demo",
+        "projects/acme/locations/europe-west1/services",
+        "projects/acme/locations/europe-west1/services/env-demo/revisions/r1",
+        "projects//locations/europe-west1/services/env-demo",
+    ] {
+        let err = backend
+            .apply(name, &previous, &Change::Stop)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, BackendError::Refused { .. }), "{name}: {err}");
+    }
+    assert!(run.updates().is_empty());
 }

@@ -173,11 +173,13 @@ async fn stop_then_restore_patches_only_the_policy_and_waits_for_done() {
     let before = sql.settings();
     let previous = backend.read(NAME).await.unwrap();
     assert_eq!(backend.labels(&previous)["managed-by"], "groundskeeper");
-    let journaled = serde_json::to_string(&previous).unwrap();
+    let journaled = serde_json::to_value(&previous).unwrap();
     assert_eq!(
-        serde_json::from_str::<CloudSqlSettings>(&journaled).unwrap(),
-        previous
+        journaled["activation_policy"], "ALWAYS",
+        "journaled by name"
     );
+    let read_back: CloudSqlSettings = serde_json::from_value(journaled).unwrap();
+    assert_eq!(read_back, previous);
 
     let applied = backend.apply(NAME, &previous, &Change::Stop).await.unwrap();
     assert_eq!(applied.activation_policy, SqlActivationPolicy::Never);
@@ -299,4 +301,19 @@ async fn an_operation_done_with_an_error_or_never_done_is_a_failure() {
         "{err}"
     );
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn names_that_are_not_an_instance_are_refused_without_a_call() {
+    let (sql, backend) = FakeSql::new(SqlActivationPolicy::Always).backend(5);
+    for name in [
+        "env-db",
+        "acme:env-db",
+        "projects/acme/instances/",
+        "projects/acme/instances/env-db/databases/x",
+    ] {
+        let err = backend.read(name).await.unwrap_err();
+        assert!(matches!(err, BackendError::Refused { .. }), "{name}: {err}");
+    }
+    assert!(sql.patches().is_empty());
 }

@@ -21,7 +21,8 @@ use super::{Backend, BackendError, Change, Restored};
 /// What budget-guard records of an instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CloudSqlSettings {
-    /// `ALWAYS`, `NEVER`, `ON_DEMAND`, … exactly as read.
+    /// `ALWAYS`, `NEVER`, `ON_DEMAND`, … exactly as read (journaled by name).
+    #[serde(serialize_with = "policy_by_name")]
     pub activation_policy: SqlActivationPolicy,
     /// The instance's user labels.
     pub user_labels: BTreeMap<String, String>,
@@ -138,6 +139,18 @@ fn split(name: &str) -> Result<(&str, &str), BackendError> {
             reason: "not a Cloud SQL instance name (projects/{project}/instances/{instance})"
                 .to_owned(),
         }),
+    }
+}
+
+/// The policy's name where it has one (readable in the journal and in events), else its
+/// number; the enum's own deserializer reads either.
+fn policy_by_name<S: serde::Serializer>(
+    policy: &SqlActivationPolicy,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match policy.name() {
+        Some(name) => s.serialize_str(name),
+        None => policy.serialize(s),
     }
 }
 

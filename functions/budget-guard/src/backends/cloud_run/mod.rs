@@ -31,6 +31,7 @@ impl CloudRun {
     }
 
     async fn get(&self, name: &str) -> Result<Service, BackendError> {
+        check_name(name)?;
         (self.client.get_service().set_name(name).send().await)
             .map_err(|e| classify(name, "services.get", &e))
     }
@@ -58,6 +59,20 @@ impl CloudRun {
             Err(e) if is_stale(&e) => Ok(None),
             Err(e) => Err(classify(name, "services.update", &e)),
         }
+    }
+}
+
+/// Refuses anything but `projects/{project}/locations/{region}/services/{service}`, so a
+/// name cannot address another kind of resource or a collection.
+fn check_name(name: &str) -> Result<(), BackendError> {
+    match name.split('/').collect::<Vec<_>>()[..] {
+        ["projects", p, "locations", l, "services", s] if ![p, l, s].contains(&"") => Ok(()),
+        _ => Err(BackendError::Refused {
+            resource: name.escape_debug().to_string(),
+            reason: "not a Cloud Run service name \
+                     (projects/{project}/locations/{region}/services/{service})"
+                .to_owned(),
+        }),
     }
 }
 

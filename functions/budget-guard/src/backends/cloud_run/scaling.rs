@@ -22,7 +22,8 @@ pub struct Scaling {
     pub min_instance_count: i32,
     /// Total maximum instances (0: no service-level limit).
     pub max_instance_count: i32,
-    /// Automatic or manual scaling.
+    /// Automatic or manual scaling (journaled by name, `AUTOMATIC`).
+    #[serde(serialize_with = "mode_by_name")]
     pub scaling_mode: ScalingMode,
     /// The instance count in manual mode, when set.
     pub manual_instance_count: Option<i32>,
@@ -87,5 +88,14 @@ impl Scaling {
             scaling = scaling.set_manual_instance_count(n);
         }
         scaling
+    }
+}
+
+/// The mode's name where it has one (readable in the journal and in events), else its
+/// number; the enum's own deserializer reads either.
+fn mode_by_name<S: serde::Serializer>(mode: &ScalingMode, s: S) -> Result<S::Ok, S::Error> {
+    match mode.name() {
+        Some(name) => s.serialize_str(name),
+        None => mode.serialize(s),
     }
 }
