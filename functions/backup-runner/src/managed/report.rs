@@ -36,7 +36,5 @@ pub(super) async fn object_size(
     store: &dyn ObjectStore,
     key: &str,
 ) -> Result<Option<u64>, StoreError> {
-    // `list` matches a prefix: `….sql.gz` must not be taken for `….sql.gz.tmp`.
-    let listed = store.list(key).await?;
-    Ok(listed.into_iter().find(|o| o.key == key).map(|o| o.size))
+    Ok(store.head(key).await?.map(|object| object.size))
 }
