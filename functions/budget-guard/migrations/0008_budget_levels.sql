@@ -17,8 +17,11 @@ CREATE TABLE IF NOT EXISTS control.budget_levels (
     working_level   smallint CHECK (working_level BETWEEN 1 AND 3),
     working_by      text,
     lease_until     timestamptz,
-    -- The spend ratio of the notification that last claimed a level.
+    -- The spend ratio of the latest notification of the period.
     spend_ratio     double precision,
+    -- A person resumed the budget early (`groundskeeper budget resume`): nothing more is
+    -- applied in this period.
+    resumed_at      timestamptz,
     first_seen_at   timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (billing_account, budget_id, period_start),

@@ -1,8 +1,10 @@
 //! budget-guard's own settings (the runtime reads the rest), read once at start.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use events::Tier;
+use secrecy::SecretString;
 use shared::env::{ConfigError, Env};
 
 /// A Cloud Billing budget, as a notification names it in its attributes.
@@ -43,6 +45,18 @@ pub struct Config {
     pub cap_max_instances: u32,
     /// `DRY_RUN`: decide and report the plan, change nothing.
     pub dry_run: bool,
+    /// `CLOUD_RUN_LOCATIONS`: where the Cloud Run services in scope are listed
+    /// (`projects/{project}/locations/{region}`, comma-separated); none: no Cloud Run.
+    pub cloud_run_locations: Vec<String>,
+    /// `CLOUD_SQL_PROJECTS`: the projects whose Cloud SQL instances are in scope; none: no
+    /// Cloud SQL.
+    pub cloud_sql_projects: Vec<String>,
+    /// `MANAGED_DATABASE_URL`: the server environments' databases live on (its admin role);
+    /// unset: no database is suspended.
+    pub managed_database_url: Option<SecretString>,
+    /// `LEVEL_LEASE_SECS` (default 300): how long a delivery applying a level holds it before
+    /// a redelivery may take it over; longer than the service's request timeout.
+    pub lease: Duration,
 }
 
 impl Config {
@@ -63,11 +77,37 @@ impl Config {
             // 0 would stop the service at cap; stopping is the next level's job.
             return Err(ConfigError::new("CAP_MAX_INSTANCES", "must be at least 1"));
         }
+        let cloud_run_locations = env.list("CLOUD_RUN_LOCATIONS");
+        for location in &cloud_run_locations {
+            if !matches!(location.split('/').collect::<Vec<_>>()[..],
+                ["projects", p, "locations", r] if !p.is_empty() && !r.is_empty())
+            {
+                return Err(ConfigError::new(
+                    "CLOUD_RUN_LOCATIONS",
+                    format!("{location:?}: expected projects/PROJECT/locations/REGION"),
+                ));
+            }
+        }
+        let cloud_sql_projects = env.list("CLOUD_SQL_PROJECTS");
+        if let Some(bad) = cloud_sql_projects.iter().find(|p| p.contains('/') || p.is_empty()) {
+            return Err(ConfigError::new(
+                "CLOUD_SQL_PROJECTS",
+                format!("{bad:?}: expected a project id"),
+            ));
+        }
+        let lease = env.parse_or("LEVEL_LEASE_SECS", 300u64)?;
+        if lease == 0 {
+            return Err(ConfigError::new("LEVEL_LEASE_SECS", "must be at least 1"));
+        }
         Ok(Self {
             budgets,
             ladder: ladder(env)?,
             cap_max_instances,
             dry_run: env.switch("DRY_RUN")?.unwrap_or(false),
+            cloud_run_locations,
+            cloud_sql_projects,
+            managed_database_url: env.optional("MANAGED_DATABASE_URL").map(SecretString::from),
+            lease: Duration::from_secs(lease),
         })
     }
 
@@ -198,6 +238,9 @@ mod tests {
             ("LADDER_STOP", "0.7"),
             ("CAP_MAX_INSTANCES", "0"),
             ("DRY_RUN", "perhaps"),
+            ("CLOUD_RUN_LOCATIONS", "projects/p/regions/r"),
+            ("CLOUD_SQL_PROJECTS", "projects/p"),
+            ("LEVEL_LEASE_SECS", "0"),
         ] {
             let err = config(&[(name, value)]).expect_err(value);
             assert_eq!(err.name, name, "{value}");

@@ -56,6 +56,27 @@ impl CloudSql {
         }
     }
 
+    /// The names (`projects/{project}/instances/{instance}`) of the instances of `project`,
+    /// every page.
+    pub async fn list(&self, project: &str) -> Result<Vec<String>, BackendError> {
+        let mut names = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = (self.instances.list())
+                .set_project(project)
+                .set_page_token(&token)
+                .send()
+                .await
+                .map_err(|e| classify(project, "instances.list", &e))?;
+            let listed = page.items.into_iter();
+            names.extend(listed.map(|i| format!("projects/{project}/instances/{}", i.name)));
+            if page.next_page_token.is_empty() {
+                return Ok(names);
+            }
+            token = page.next_page_token;
+        }
+    }
+
     async fn get(&self, name: &str) -> Result<DatabaseInstance, BackendError> {
         let (project, instance) = split(name)?;
         (self.instances.get())
@@ -243,5 +264,15 @@ impl Backend for CloudSql {
 
     fn labels(&self, settings: &CloudSqlSettings) -> BTreeMap<String, String> {
         settings.user_labels.clone()
+    }
+
+    fn planned(&self, current: &CloudSqlSettings, change: &Change) -> CloudSqlSettings {
+        match change {
+            Change::Cap { .. } => current.clone(),
+            Change::Stop => CloudSqlSettings {
+                activation_policy: SqlActivationPolicy::Never,
+                ..current.clone()
+            },
+        }
     }
 }

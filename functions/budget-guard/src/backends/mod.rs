@@ -18,11 +18,13 @@ use serde::{Deserialize, Serialize};
 
 mod api;
 pub mod cloud_run;
+pub(crate) mod erased;
 pub mod cloud_sql;
 pub mod database;
 mod error;
 mod poll;
 
+pub use erased::AnyBackend;
 pub use error::BackendError;
 pub use poll::Polling;
 
@@ -87,4 +89,7 @@ pub trait Backend: Send + Sync {
 
     /// The resource's labels, for the protection rule (empty when the resource has none).
     fn labels(&self, settings: &Self::Settings) -> BTreeMap<String, String>;
+
+    /// What [`Backend::apply`] would make of `current`, without a call: the dry run's plan.
+    fn planned(&self, current: &Self::Settings, change: &Change) -> Self::Settings;
 }

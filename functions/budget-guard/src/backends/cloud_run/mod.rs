@@ -30,6 +30,26 @@ impl CloudRun {
         Self { client }
     }
 
+    /// The full names of the services in `parent` (`projects/{project}/locations/{region}`),
+    /// every page.
+    pub async fn list(&self, parent: &str) -> Result<Vec<String>, BackendError> {
+        let mut names = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = (self.client.list_services())
+                .set_parent(parent)
+                .set_page_token(&token)
+                .send()
+                .await
+                .map_err(|e| classify(parent, "services.list", &e))?;
+            names.extend(page.services.into_iter().map(|s| s.name));
+            if page.next_page_token.is_empty() {
+                return Ok(names);
+            }
+            token = page.next_page_token;
+        }
+    }
+
     async fn get(&self, name: &str) -> Result<Service, BackendError> {
         check_name(name)?;
         (self.client.get_service().set_name(name).send().await)
@@ -133,5 +153,12 @@ impl Backend for CloudRun {
 
     fn labels(&self, settings: &CloudRunSettings) -> BTreeMap<String, String> {
         settings.labels.clone()
+    }
+
+    fn planned(&self, current: &CloudRunSettings, change: &Change) -> CloudRunSettings {
+        CloudRunSettings {
+            scaling: current.scaling.after(change),
+            ..current.clone()
+        }
     }
 }

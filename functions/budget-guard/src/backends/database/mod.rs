@@ -129,4 +129,11 @@ impl Backend for Databases {
     fn labels(&self, _settings: &DatabaseSettings) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
+
+    fn planned(&self, current: &DatabaseSettings, _change: &Change) -> DatabaseSettings {
+        DatabaseSettings {
+            connection_limit: 0,
+            ..*current
+        }
+    }
 }
