@@ -89,7 +89,10 @@ impl Config {
             }
         }
         let cloud_sql_projects = env.list("CLOUD_SQL_PROJECTS");
-        if let Some(bad) = cloud_sql_projects.iter().find(|p| p.contains('/') || p.is_empty()) {
+        if let Some(bad) = cloud_sql_projects
+            .iter()
+            .find(|p| p.contains('/') || p.is_empty())
+        {
             return Err(ConfigError::new(
                 "CLOUD_SQL_PROJECTS",
                 format!("{bad:?}: expected a project id"),

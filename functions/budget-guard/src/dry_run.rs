@@ -19,8 +19,11 @@ pub async fn plan(ctx: &Ctx, guard: &Guard, decision: &Decision) -> Result<Outco
     let level = match decision.level {
         Some(level) if level >= Level::Cap => level,
         Some(Level::Notify) => {
-            record(ctx, json!({"backend": "budget-guard", "action": "notify",
-                "budget": decision.budget.to_string(), "spend_ratio": decision.spend_ratio}));
+            record(
+                ctx,
+                json!({"backend": "budget-guard", "action": "notify",
+                "budget": decision.budget.to_string(), "spend_ratio": decision.spend_ratio}),
+            );
             return Ok(Outcome::Ignored("dry run: notify only".into()));
         }
         _ => return Ok(Outcome::Ignored("dry run: below every level".into())),
@@ -37,9 +40,12 @@ pub async fn plan(ctx: &Ctx, guard: &Guard, decision: &Decision) -> Result<Outco
         changes += 1;
         tracing::info!(dry_run = true, level = level.as_str(), resource = %target.name,
             before = %before, after = %after, "would change");
-        record(ctx, json!({"backend": "budget-guard", "action": level.as_str(),
+        record(
+            ctx,
+            json!({"backend": "budget-guard", "action": level.as_str(),
             "kind": crate::scope::kind_name(target.backend.kind()), "resource": target.name,
-            "before": before, "after": after}));
+            "before": before, "after": after}),
+        );
     }
     Ok(Outcome::Ignored(format!(
         "dry run: level {} would change {changes} resource(s); nothing changed",
@@ -55,9 +61,12 @@ pub async fn plan_resume(
 ) -> Result<Outcome, GuardError> {
     let records = journal.to_restore(budget, chrono::Utc::now()).await?;
     for r in &records {
-        record(ctx, json!({"backend": "budget-guard", "action": "resume",
+        record(
+            ctx,
+            json!({"backend": "budget-guard", "action": "resume",
             "kind": r.resource.kind, "resource": r.resource.name,
-            "before": r.applied, "after": r.previous}));
+            "before": r.applied, "after": r.previous}),
+        );
     }
     Ok(Outcome::Ignored(format!(
         "dry run: would resume {} resource(s)",

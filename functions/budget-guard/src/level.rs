@@ -94,8 +94,16 @@ impl LevelRun<'_> {
             kind: kind_name(backend.kind()).to_owned(),
             name: target.name.clone(),
         };
-        let record = (self.journal.record_previous(self.period, &resource, &current).await)
+        let record = (self
+            .journal
+            .record_previous(self.period, &resource, &current)
+            .await)
             .map_err(|e| control(&target.name, &e))?;
+        // Changed by this very level in an earlier attempt of it (the delivery crashed or
+        // was retried before the level completed): reported now, not written again.
+        let done_before =
+            record.state == ResourceState::Applied && record.level == Some(self.level);
+        let original = record.previous.clone();
         let expected = match (record.state, record.applied) {
             (ResourceState::Applied, Some(applied)) => applied,
             (ResourceState::Recorded, _) => record.previous,
@@ -112,12 +120,24 @@ impl LevelRun<'_> {
             }
             Err(e) => return Err(e),
         };
+        if after == expected && done_before {
+            return Ok(Outcome::Changed(ScaledTarget {
+                kind: backend.kind(),
+                name: target.name.clone(),
+                action: action(self.level, backend.kind()),
+                before: original,
+                after,
+            }));
+        }
         if after == expected {
             // Nothing for this level to change (a Cloud SQL instance at cap, a database
             // suspended at cap and again at stop).
             return Ok(Outcome::Untouched);
         }
-        (self.journal.mark_applied(self.period, &resource, &after, self.level).await)
+        (self
+            .journal
+            .mark_applied(self.period, &resource, &after, self.level)
+            .await)
             .map_err(|e| control(&target.name, &e))?;
         Ok(Outcome::Changed(ScaledTarget {
             kind: backend.kind(),

@@ -54,14 +54,25 @@ pub async fn notified(
     let scope = guard.scope().await?;
     let earlier = journal.to_restore(&period.budget, period.start).await?;
     if !earlier.is_empty() {
-        resume(ctx, &journal, scope, &period.budget, earlier, Reason::NewPeriod).await?;
+        resume(
+            ctx,
+            &journal,
+            scope,
+            &period.budget,
+            earlier,
+            Reason::NewPeriod,
+        )
+        .await?;
     }
     let Some(level) = decision.level else {
         return Ok(Outcome::Done);
     };
     let lease = guard.config.lease;
     let ratio = decision.spend_ratio;
-    let previous = match journal.claim_level(&period, level, delivery, lease, ratio).await? {
+    let previous = match journal
+        .claim_level(&period, level, delivery, lease, ratio)
+        .await?
+    {
         Claim::Won { previous } => previous,
         Claim::Reached(reached) => {
             return Ok(Outcome::Ignored(format!(

@@ -8,7 +8,9 @@ pub fn event_id(period: &BudgetPeriod, what: &str) -> String {
     format!(
         "budget-guard/{}/{}/{}",
         period.budget,
-        period.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        period
+            .start
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         what
     )
 }

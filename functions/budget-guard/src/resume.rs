@@ -47,7 +47,10 @@ pub async fn resume(
 ) -> Result<usize, GuardError> {
     let mut by_period: BTreeMap<DateTime<Utc>, Vec<ResourceRecord>> = BTreeMap::new();
     for record in records {
-        by_period.entry(record.period_start).or_default().push(record);
+        by_period
+            .entry(record.period_start)
+            .or_default()
+            .push(record);
     }
     let mut handled = 0;
     for (start, records) in by_period {
@@ -67,8 +70,7 @@ pub async fn resume(
             };
             let name = &record.resource.name;
             let applied = record.applied.clone().unwrap_or_default();
-            let (after, conflict) = match backend.restore(name, &record.previous, &applied).await
-            {
+            let (after, conflict) = match backend.restore(name, &record.previous, &applied).await {
                 Ok(Restored::Done) => (record.previous.clone(), None),
                 Ok(Restored::Conflict { found }) => {
                     let why = format!("changed while suspended, to {found}");
@@ -106,13 +108,16 @@ pub async fn resume(
             targets: done.iter().map(|(_, t, _)| t.clone()).collect(),
         };
         let id = crate::publish::event_id(&period, "resumed");
-        ctx.emit(OutgoingEvent::new(ctx.source(), id, &resumed)).await?;
+        ctx.emit(OutgoingEvent::new(ctx.source(), id, &resumed))
+            .await?;
         for (record, _, conflict) in &done {
             let marked = match conflict {
                 None => journal.mark_restored(&period, &record.resource).await?,
                 Some(why) => {
                     tracing::warn!(resource = %record.resource.name, reason = %why, "not resumed: left as found");
-                    journal.mark_conflict(&period, &record.resource, why).await?
+                    journal
+                        .mark_conflict(&period, &record.resource, why)
+                        .await?
                 }
             };
             handled += usize::from(marked);

@@ -11,8 +11,8 @@ use shared::Ctx;
 use crate::backends::cloud_run::CloudRun;
 use crate::backends::cloud_sql::CloudSql;
 use crate::backends::database::Databases;
-use crate::backends::{AnyBackend, BackendError};
 use crate::backends::erased::Erased;
+use crate::backends::{AnyBackend, BackendError};
 
 /// One resource that may be in scope.
 pub struct Target {

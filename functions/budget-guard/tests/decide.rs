@@ -126,23 +126,6 @@ fn an_unconfigured_budget_or_account_is_rejected_before_its_figures_are_read() {
 }
 
 #[test]
-fn the_doctor_probe_is_an_unknown_budget_so_it_is_dead_lettered() {
-    let probe = &events::platform::service("budget-guard").unwrap().probe;
-    let attribute = |name: &str| {
-        let (_, value) = probe.attributes.iter().find(|(k, _)| *k == name).unwrap();
-        (*value).to_owned()
-    };
-    let n = BudgetNotification {
-        billing_account_id: attribute("billingAccountId"),
-        budget_id: attribute("budgetId"),
-        schema_version: Some(attribute("schemaVersion")),
-        data: serde_json::from_str(probe.data_json).unwrap(),
-    };
-    let err = decide(&n, &config()).unwrap_err();
-    assert!(matches!(err, Rejection::UnknownBudget { .. }), "{err:?}");
-}
-
-#[test]
 fn currency_amount_type_and_period_pass_through_untouched() {
     let mut n = notification("staging-budget", 90_000.0, 100_000.0);
     n.data.currency_code = "JPY".to_owned();

@@ -85,12 +85,14 @@ impl<B: Backend> AnyBackend for Erased<B> {
     ) -> Result<Restored<Value>, BackendError> {
         let previous: B::Settings = from_json(name, previous)?;
         let applied: B::Settings = from_json(name, applied)?;
-        Ok(match self.backend.restore(name, &previous, &applied).await? {
-            Restored::Done => Restored::Done,
-            Restored::Conflict { found } => Restored::Conflict {
-                found: to_json(name, &found)?,
+        Ok(
+            match self.backend.restore(name, &previous, &applied).await? {
+                Restored::Done => Restored::Done,
+                Restored::Conflict { found } => Restored::Conflict {
+                    found: to_json(name, &found)?,
+                },
             },
-        })
+        )
     }
 
     fn labels(&self, settings: &Value) -> Result<Labels, BackendError> {

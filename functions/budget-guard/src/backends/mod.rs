@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 mod api;
 pub mod cloud_run;
-pub(crate) mod erased;
 pub mod cloud_sql;
 pub mod database;
+pub(crate) mod erased;
 mod error;
 mod poll;
 
