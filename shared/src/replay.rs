@@ -69,10 +69,7 @@ where
 {
     let body = std::fs::read(&args.file)
         .with_context(|| format!("reading --file {}", args.file.display()))?;
-    let raw = match &args.event_type {
-        Some(ty) => Ok(events::delivery::bare(ty, body.clone())),
-        None => events::delivery::decode(&headers(&args, &body)?, &body),
-    };
+    let raw = decode_file(&body, args.event_type.as_deref(), &args.headers)?;
     let plan = Plan::default();
     let backends = if args.dry_run {
         Backends {
@@ -118,7 +115,9 @@ where
         ),
         Err(_) => (
             json!(null),
-            dispatcher.dispatch(&headers(&args, &body)?, &body).await,
+            dispatcher
+                .dispatch(&headers(&body, &args.headers)?, &body)
+                .await,
         ),
     };
     let report = json!({
@@ -147,7 +146,23 @@ fn dry_run_endpoint(config: &RuntimeConfig) -> ServerEndpoint {
     }
 }
 
-fn headers(args: &ReplayArgs, body: &[u8]) -> anyhow::Result<HeaderMap> {
+/// Decodes a replay file as `replay` does: a bare payload of `event_type` when given, else a
+/// delivery body with the `--header NAME:VALUE` arguments in `extra_headers`. The outer error
+/// is an unusable `--header`; the inner one is the delivery's, which `replay` dispatches
+/// anyway so that the report shows the rejection. Public so the fuzz target (`fuzz/`) runs
+/// exactly this path on untrusted files.
+pub fn decode_file(
+    body: &[u8],
+    event_type: Option<&str>,
+    extra_headers: &[String],
+) -> anyhow::Result<Result<events::RawEvent, events::DecodeError>> {
+    Ok(match event_type {
+        Some(ty) => Ok(events::delivery::bare(ty, body.to_vec())),
+        None => events::delivery::decode(&headers(body, extra_headers)?, body),
+    })
+}
+
+fn headers(body: &[u8], extra_headers: &[String]) -> anyhow::Result<HeaderMap> {
     let mut headers = HeaderMap::new();
     let structured = serde_json::from_slice::<serde_json::Value>(body)
         .is_ok_and(|v| v.get("specversion").is_some());
@@ -160,7 +175,7 @@ fn headers(args: &ReplayArgs, body: &[u8]) -> anyhow::Result<HeaderMap> {
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
     );
-    for header in &args.headers {
+    for header in extra_headers {
         let (name, value) = header
             .split_once(':')
             .with_context(|| format!("--header {header:?}: expected NAME:VALUE"))?;
