@@ -18,7 +18,10 @@ use stack::Stack;
 
 #[allow(clippy::disallowed_methods)] // a bench setting, read once here
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn report(kind: &str, mut times: Vec<Duration>) {
@@ -46,7 +49,9 @@ async fn main() {
     let mut below = Vec::with_capacity(n);
     for i in 0..n {
         let start = Instant::now();
-        stack.notify(&format!("below-{i}"), "2026-01-01", 10.0).await;
+        stack
+            .notify(&format!("below-{i}"), "2026-01-01", 10.0)
+            .await;
         below.push(start.elapsed());
     }
     report("below every level (observe only)", below);
@@ -55,7 +60,9 @@ async fn main() {
     let mut repeat = Vec::with_capacity(n);
     for i in 0..n {
         let start = Instant::now();
-        stack.notify(&format!("repeat-{i}"), "2026-01-01", 86.0).await;
+        stack
+            .notify(&format!("repeat-{i}"), "2026-01-01", 86.0)
+            .await;
         repeat.push(start.elapsed());
     }
     report("level already reached", repeat);
@@ -64,9 +71,12 @@ async fn main() {
     for i in 0..(n / 10).max(2) {
         // Each crossing is in the next period: it restores the previous period's 11
         // resources, then caps them again.
-        let period = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i as u64);
+        let period =
+            chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i as u64);
         let start = Instant::now();
-        stack.notify(&format!("cross-{i}"), &period.to_string(), 85.0).await;
+        stack
+            .notify(&format!("cross-{i}"), &period.to_string(), 85.0)
+            .await;
         crossing.push(start.elapsed());
     }
     report("new period: restore 11, cap 11", crossing);

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use crate::backends::cloud_run::CloudRun;
 use crate::backends::cloud_sql::CloudSql;
 use crate::backends::database::Databases;
-use crate::backends::Polling;
+use crate::backends::STOP_POLLING;
 use crate::config::Config;
 use crate::error::{GuardError, GuardStep};
 use crate::scope::Scope;
@@ -69,7 +69,7 @@ async fn build(config: &Config) -> Result<Scope, String> {
         let instances = instances.map_err(|e| format!("Cloud SQL client: {e}"))?;
         let operations = SqlOperationsService::builder().build().await;
         let operations = operations.map_err(|e| format!("Cloud SQL client: {e}"))?;
-        let sql = CloudSql::new(instances, operations, Polling::default());
+        let sql = CloudSql::new(instances, operations, STOP_POLLING);
         scope = scope.with_cloud_sql(sql, config.cloud_sql_projects.clone());
     }
     if let Some(url) = &config.managed_database_url {

@@ -15,8 +15,8 @@ use google_cloud_sql_v1::model::{
 use serde::{Deserialize, Serialize};
 
 use super::api::{classify, is_stale, kept_changing, ROUNDS};
-use super::poll::{poll_until, NotDone, Polling};
 use super::{Backend, BackendError, Change, Restored};
+use shared::poll::{poll_until, NotFinished, Polling};
 
 /// What budget-guard records of an instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,19 +131,24 @@ impl CloudSql {
         if operation.status == SqlOperationStatus::Done {
             return Ok(operation);
         }
-        poll_until(self.polling, name, &operation.name, || async {
+        let polled = poll_until(self.polling, || async {
             let current = (self.operations.get())
                 .set_project(project)
                 .set_operation(&operation.name)
                 .send()
                 .await
-                .map_err(|e| NotDone::Failed(classify(name, "operations.get", &e)))?;
-            match current.status {
-                SqlOperationStatus::Done => Ok(current),
-                _ => Err(NotDone::Running),
-            }
+                .map_err(|e| classify(name, "operations.get", &e))?;
+            Ok((current.status == SqlOperationStatus::Done).then_some(current))
         })
-        .await
+        .await;
+        polled.map_err(|e| match e {
+            NotFinished::Failed(e) => e,
+            NotFinished::StillRunning { polls } => BackendError::StillRunning {
+                resource: name.to_owned(),
+                operation: operation.name.clone(),
+                polls,
+            },
+        })
     }
 }
 

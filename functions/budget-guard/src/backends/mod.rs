@@ -26,7 +26,7 @@ mod poll;
 
 pub use erased::AnyBackend;
 pub use error::BackendError;
-pub use poll::Polling;
+pub use poll::{Polling, STOP_POLLING};
 
 /// What a level of the ladder asks of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
