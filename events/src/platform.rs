@@ -195,8 +195,10 @@ pub const SERVICES: &[ServiceSpec] = &[
         summary: "scales non-production resources down step by step on Cloud Billing budget alerts and restores them exactly when a new budget period starts",
         built: true,
         // Cloud Billing alone publishes to budget-alerts (the bootstrap restricts it); people's
-        // requests (`groundskeeper budget resume`) come through budget-requests.
-        topics: &["budget-alerts", "budget-requests"],
+        // requests (`groundskeeper budget resume`) come through budget-requests. That one is
+        // first: doctor sends the probe to a service's first topic, and after `apply` doctor
+        // may not publish to budget-alerts (the handler treats both topics alike).
+        topics: &["budget-requests", "budget-alerts"],
         roles: &[
             "roles/run.developer",
             "roles/cloudsql.editor",
