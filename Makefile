@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/groundskeeper/target
 # The service crates: every folder under functions/ (its name is its package and binary).
 SERVICES := $(shell scripts/services.sh)
-.PHONY: test lint fmt bench bench-services bench-backup schemas demo fuzz fuzz-smoke
+.PHONY: test lint fmt bench bench-services bench-backup bench-budget schemas demo fuzz fuzz-smoke
 
 test:        ## run every test against real local components
 	scripts/test.sh
@@ -27,6 +27,9 @@ bench-services: ## every built service as deployed: cold start and RSS beside th
 
 bench-backup: ## backup-runner against plain pg_dump: throughput and peak RSS (BENCH_SIZES=100MB,1GB)
 	cargo bench -p backup-runner --bench backup
+
+bench-budget: ## budget-guard's own latency per notification (fakes that answer at once; BENCH_N)
+	cargo bench -p budget-guard --bench decision
 
 schemas:     ## regenerate events/schemas after changing a payload type
 	UPDATE_SCHEMAS=1 cargo test -p events --test schemas

@@ -12,9 +12,10 @@ use crate::{types, DecodeError, Payload, RawEvent};
 /// A budget notification: the attributes and the data together.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BudgetNotification {
-    /// Attribute `billingAccountId`, e.g. `01D4EE-079462-DFD6EC`.
+    /// Attribute `billingAccountId`, e.g. `01D4EE-079462-DFD6EC`; empty only when the
+    /// message has neither attribute (see [`BudgetNotification::is_unattributed`]).
     pub billing_account_id: String,
-    /// Attribute `budgetId`.
+    /// Attribute `budgetId`; empty only with `billing_account_id`.
     pub budget_id: String,
     /// Attribute `schemaVersion` (`1.0`), when present.
     pub schema_version: Option<String>,
@@ -59,15 +60,28 @@ impl BudgetNotification {
                 .map(str::to_owned)
                 .ok_or_else(|| invalid(format!("attribute `{name}` is missing")))
         };
-        let billing_account_id = required("billingAccountId")?;
-        let budget_id = required("budgetId")?;
         let data = serde_json::from_slice(&raw.data).map_err(|e| invalid(format!("data: {e}")))?;
+        let present = |name| raw.attribute(name).is_some_and(|v| !v.is_empty());
+        // Neither attribute: published by hand (Google's documented test message), which
+        // names no budget. One without the other is a broken message.
+        let (billing_account_id, budget_id) =
+            if !present("billingAccountId") && !present("budgetId") {
+                (String::new(), String::new())
+            } else {
+                (required("billingAccountId")?, required("budgetId")?)
+            };
         Ok(Self {
             billing_account_id,
             budget_id,
             schema_version: raw.attribute("schemaVersion").map(str::to_owned),
             data,
         })
+    }
+
+    /// The message named no budget at all (neither `billingAccountId` nor `budgetId`): a
+    /// test published by hand, which nothing can be attributed to.
+    pub fn is_unattributed(&self) -> bool {
+        self.billing_account_id.is_empty() && self.budget_id.is_empty()
     }
 
     /// Cost divided by budget (`0.92` is 92 %), or `None` for a zero budget.

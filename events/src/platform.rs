@@ -193,35 +193,45 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: "budget-guard",
         summary: "scales non-production resources down step by step on Cloud Billing budget alerts and restores them exactly when a new budget period starts",
-        built: false,
-        topics: &["budget-alerts"],
+        built: true,
+        // Cloud Billing alone publishes to budget-alerts (the bootstrap restricts it); people's
+        // requests (`groundskeeper budget resume`) come through budget-requests. That one is
+        // first: doctor sends the probe to a service's first topic, and after `apply` doctor
+        // may not publish to budget-alerts (the handler treats both topics alike).
+        topics: &["budget-requests", "budget-alerts"],
         roles: &[
             "roles/run.developer",
             "roles/cloudsql.editor",
             "roles/pubsub.publisher",
         ],
+        // Stopping a Cloud SQL instance is an operation of minutes, polled within the
+        // request; the lease on a level outlives the request so a redelivery never applies
+        // one that is still running elsewhere.
         deploy: Deploy {
-            ack_deadline_secs: None,
-            timeout_secs: 60,
-            env: &[],
+            ack_deadline_secs: Some(600),
+            timeout_secs: 540,
+            env: &[
+                ("BUDGETS", "${_BUDGETS}"),
+                ("CLOUD_RUN_LOCATIONS", "projects/$PROJECT_ID/locations/${_REGION}"),
+                ("CLOUD_SQL_PROJECTS", "$PROJECT_ID"),
+                ("LEVEL_LEASE_SECS", "600"),
+            ],
             secrets: DATABASE_SECRETS,
         },
         local: Local {
             port: 8084,
-            env: &[],
+            // The local stack's one budget, for the dev tier; only environments' databases
+            // are scale targets locally (no Cloud Run or Cloud SQL here).
+            env: &[("BUDGETS", "000000-000000-000000/local-dev=dev")],
         },
-        // A notification (shaped as Cloud Billing sends it) for a budget that does not exist,
-        // nothing spent in a long-past period: no threshold crossed, no new period to resume.
-        // budget-guard is not built yet; this assumes it acks notifications of budgets it does
-        // not manage without acting.
+        // Google's documented test message: a notification published by hand without the
+        // billingAccountId / budgetId attributes names no budget, and is acked without
+        // action. A notification of a budget that is not configured is dead-lettered with
+        // its reason (tested in functions/budget-guard/tests/handler.rs).
         probe: Probe {
             event_type: "google.cloud.billing.budgets.v1.notification",
             data_json: r#"{"budgetDisplayName":"gk-doctor-probe","costAmount":0.0,"costIntervalStart":"2024-01-01T00:00:00Z","budgetAmount":1.0,"budgetAmountType":"SPECIFIED_AMOUNT","currencyCode":"EUR"}"#,
-            attributes: &[
-                ("billingAccountId", "01A2B3-C4D5E6-F7A8B9"),
-                ("budgetId", "gk-doctor-probe"),
-                ("schemaVersion", "1.0"),
-            ],
+            attributes: &[],
         },
     },
 ];

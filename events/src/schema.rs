@@ -11,7 +11,7 @@ use crate::backup::{
     BackupSkipped, BackupVerified, BackupWindow, ExportRequested, RestoreRequested,
     VerifyRequested,
 };
-use crate::downscale::{DownscaleApplied, DownscaleResumed};
+use crate::downscale::{BudgetThreshold, DownscaleApplied, DownscaleResumed, ResumeRequested};
 use crate::environment::{
     EnvironmentDeleted, EnvironmentFailed, EnvironmentReady, EnvironmentRequested,
     TeardownRequested, TtlSweep,
@@ -61,6 +61,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<BackupExported>(),
         entry::<DownscaleApplied>(),
         entry::<DownscaleResumed>(),
+        entry::<BudgetThreshold>(),
+        entry::<ResumeRequested>(),
     ]
 }
 

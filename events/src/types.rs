@@ -61,6 +61,10 @@ pub const BACKUP_RESTORED: &str = "dev.groundskeeper.backup.restored.v1";
 pub const DOWNSCALE_APPLIED: &str = "dev.groundskeeper.downscale.applied.v1";
 /// Budget guard resumed resources in a new period ([`crate::downscale::DownscaleResumed`]).
 pub const DOWNSCALE_RESUMED: &str = "dev.groundskeeper.downscale.resumed.v1";
+/// A budget reached its notify level ([`crate::downscale::BudgetThreshold`]).
+pub const BUDGET_THRESHOLD: &str = "dev.groundskeeper.budget.threshold.v1";
+/// Resume a budget's suspended resources now ([`crate::downscale::ResumeRequested`]).
+pub const BUDGET_RESUME_REQUESTED: &str = "dev.groundskeeper.budget.resume.requested.v1";
 
 /// Every type above that is ours, for listings and schema generation.
 pub const OURS: &[&str] = &[
@@ -90,6 +94,8 @@ pub const OURS: &[&str] = &[
     BACKUP_EXPORTED,
     DOWNSCALE_APPLIED,
     DOWNSCALE_RESUMED,
+    BUDGET_THRESHOLD,
+    BUDGET_RESUME_REQUESTED,
 ];
 
 /// A Cloud Billing budget notification. Google sends it as a plain Pub/Sub message with

@@ -55,22 +55,52 @@ fn a_budget_notification_reads_attributes_and_data() {
 }
 
 #[test]
-fn a_budget_notification_tolerates_new_fields_and_needs_its_attributes() {
+fn a_budget_notification_tolerates_new_fields_and_needs_both_attributes_or_neither() {
     let data = br#"{"budgetDisplayName":"b","costAmount":0,"costIntervalStart":"2024-05-01T07:00:00Z","budgetAmount":0.0,"budgetAmountType":"LAST_PERIOD_AMOUNT","currencyCode":"USD","forecastThresholdExceeded":1.2,"somethingNew":{"x":1}}"#;
     let mut raw = RawEvent::bare(types::BUDGET_NOTIFICATION, data.to_vec());
+    let bare = raw.clone().typed::<BudgetNotification>().expect("neither");
+    assert!(bare.data.is_unattributed());
+    raw.attributes.insert("budgetId".into(), "B".into());
     let err = raw
         .clone()
         .typed::<BudgetNotification>()
-        .expect_err("no attributes");
+        .expect_err("one without the other");
     assert_eq!(
         err.to_string(),
         "payload of `google.cloud.billing.budgets.v1.notification` is invalid: attribute `billingAccountId` is missing"
     );
     raw.attributes.insert("billingAccountId".into(), "A".into());
-    raw.attributes.insert("budgetId".into(), "B".into());
     let budget = raw.typed::<BudgetNotification>().expect("tolerant").data;
+    assert!(!budget.is_unattributed());
     assert_eq!(budget.data.forecast_threshold_exceeded, Some(1.2));
     assert_eq!(budget.spend_ratio(), None, "a zero budget has no ratio");
+}
+
+/// The test message of Google's docs ("Examples of automated cost control responses") is
+/// published by hand with no attributes: it decodes as an unattributed budget notification,
+/// while any other attribute-less JSON stays untyped.
+#[test]
+fn googles_hand_published_test_message_is_an_unattributed_budget_notification() {
+    use base64::Engine as _;
+    let push = |data: &str| {
+        let data = base64::engine::general_purpose::STANDARD.encode(data);
+        let body = format!(
+            r#"{{"message":{{"data":"{data}","messageId":"1","publishTime":"2024-05-01T00:00:00Z"}},"subscription":"projects/p/subscriptions/s"}}"#
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        delivery::decode(&headers, body.as_bytes())
+    };
+    let google = r#"{"budgetDisplayName": "name-of-budget", "alertThresholdExceeded": 1.0, "costAmount": 100.01, "costIntervalStart": "2019-01-01T00:00:00Z", "budgetAmount": 100.00, "budgetAmountType": "SPECIFIED_AMOUNT", "currencyCode": "USD"}"#;
+    let n = push(google)
+        .expect("decodes")
+        .typed::<BudgetNotification>()
+        .expect("typed")
+        .data;
+    assert!(n.is_unattributed());
+    assert_eq!(n.data.cost_amount, 100.01);
+    let err = push(r#"{"environment": "x"}"#).expect_err("untyped");
+    assert!(matches!(err, events::DecodeError::MissingType), "{err}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Payloads that must be refused, and the reasons people will read in the dead-letter topic.
 
 use events::backup::BackupCompleted;
-use events::downscale::DownscaleApplied;
+use events::downscale::{DownscaleApplied, ResumeRequested};
 use events::environment::{EnvironmentReady, EnvironmentRequested};
 use events::rotation::RotationRequested;
 use events::{DecodeError, Payload, RawEvent, TypedEvent};
@@ -103,10 +103,22 @@ fn other_payloads_name_the_broken_field() {
         reason::<BackupCompleted>(completed),
         "sha256: \"ABC\" is not 64 lowercase hex digits"
     );
-    let applied = json!({"budget_id": "b", "cost_interval_start": "2024-05-01T00:00:00Z", "spend_ratio": -1.0, "targets": []});
+    let applied = json!({"billing_account": "a", "budget_id": "b", "cost_interval_start": "2024-05-01T00:00:00Z",
+        "spend_ratio": -1.0, "level": "cap", "targets": []});
     assert_eq!(
-        reason::<DownscaleApplied>(applied),
+        reason::<DownscaleApplied>(applied.clone()),
         "spend_ratio: -1 is not a finite ratio ≥ 0"
+    );
+    let mut notify = applied;
+    notify["spend_ratio"] = json!(0.6);
+    notify["level"] = json!("notify");
+    assert_eq!(
+        reason::<DownscaleApplied>(notify),
+        "level: \"notify\" is not cap or stop"
+    );
+    assert_eq!(
+        reason::<ResumeRequested>(json!({"billing_account": "a", "budget_id": "../x"})),
+        "budget_id: \"../x\" must be 1-128 letters, digits, - or _"
     );
     assert_eq!(
         reason::<EnvironmentRequested>(json!([])),

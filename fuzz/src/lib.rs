@@ -141,6 +141,8 @@ ours![
     BackupExported,
     DownscaleApplied,
     DownscaleResumed,
+    BudgetThreshold,
+    ResumeRequested,
 ];
 
 /// Decodes a budget notification as budget-guard does, and reads its spend ratio.

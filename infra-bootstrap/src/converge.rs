@@ -1,7 +1,8 @@
 //! plan / apply / destroy over every resource kind, in dependency order: topics before the
 //! subscriptions that name them (as topic or dead-letter topic), deletions in reverse, IAM
 //! grants last (some are on the topics and subscriptions just created). Grants are only
-//! ever added: `destroy` and a role leaving the manifest revoke nothing.
+//! ever added: `destroy` and a role leaving the manifest revoke nothing. The exception is
+//! the budget topic's publisher role, taken from everyone the manifest does not name.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use events::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 
 use crate::budgets::BudgetSpec;
 use crate::desired::{SubscriptionSpec, TopicSpec};
-use crate::iam::{self, Grant, PolicyClients};
+use crate::iam::{self, Grant, PolicyClients, Sole};
 use crate::manifest::Manifest;
 use crate::plan::{self, Action, Change};
 use crate::scheduler::cloud::JobSpec;
@@ -34,6 +35,9 @@ pub struct Desired {
     pub jobs: Vec<JobSpec>,
     pub budgets: Vec<BudgetSpec>,
     pub grants: Vec<Grant>,
+    /// Roles only some members may hold (the budget topic's publishers): everyone else is
+    /// removed.
+    pub sole: Vec<Sole>,
 }
 
 impl Desired {
@@ -46,6 +50,7 @@ impl Desired {
             jobs: crate::scheduler::cloud::desired_jobs(manifest)?,
             budgets: crate::budgets::desired_budgets(manifest)?,
             grants: iam::grants(manifest),
+            sole: Sole::of_manifest(manifest).into_iter().collect(),
         })
     }
 
@@ -57,6 +62,7 @@ impl Desired {
             jobs: vec![],
             budgets: vec![],
             grants: vec![],
+            sole: vec![],
         }
     }
 }
@@ -80,6 +86,9 @@ pub async fn plan(desired: &Desired, stores: &Stores) -> anyhow::Result<Vec<Chan
     }
     if let (Some(clients), false) = (&stores.iam, desired.grants.is_empty()) {
         changes.extend(iam::plan(clients, &desired.grants).await?);
+    }
+    if let (Some(clients), false) = (&stores.iam, desired.sole.is_empty()) {
+        changes.extend(iam::plan_revokes(clients, &desired.sole).await?);
     }
     Ok(changes)
 }
@@ -155,6 +164,8 @@ pub async fn apply_allowing(
     apply_deletes(stores.topics.as_ref(), changes).await?;
     if let Some(clients) = &stores.iam {
         iam::apply(clients, &desired.grants, changes).await?;
+        // After the grants: Cloud Billing can publish before anyone else stops being able to.
+        iam::revoke(clients, &desired.sole, changes).await?;
     }
     Ok(())
 }

@@ -255,6 +255,10 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
         "✓ row counts: source",
         "← secret.rotated",
         ", 0 failed",
+        "← downscale.applied: level cap, suspended ",
+        "is refused: SQLSTATE 53300 too_many_connections",
+        "← downscale.resumed (new-period)",
+        "✓ a new login to the environment's database succeeds again",
         "← env-provisioner-dead-letter-sub: invalid-payload",
         "← environment.deleted",
     ] {

@@ -28,6 +28,7 @@ pub mod lock;
 pub mod migrations;
 mod outcome;
 pub mod password;
+pub mod poll;
 pub mod replay;
 mod run;
 pub mod server;

@@ -28,7 +28,10 @@ pub(crate) fn attribute<'a>(
 }
 
 /// The event type: `ce-type`, else a recognised Google notification, else an error.
-fn event_type(attributes: &BTreeMap<String, String>) -> Result<(String, bool), DecodeError> {
+fn event_type(
+    attributes: &BTreeMap<String, String>,
+    data: &[u8],
+) -> Result<(String, bool), DecodeError> {
     let has = |name| attribute(attributes, name).is_some_and(|v| !v.is_empty());
     match attribute(attributes, "ce-type") {
         Some("") => Err(DecodeError::InvalidField {
@@ -42,8 +45,26 @@ fn event_type(attributes: &BTreeMap<String, String>) -> Result<(String, bool), D
         None if has("eventType") && has("secretId") => {
             Ok((types::SECRET_MANAGER_NOTIFICATION.to_owned(), false))
         }
+        None if attributes.is_empty() && is_budget_data(data) => {
+            Ok((types::BUDGET_NOTIFICATION.to_owned(), false))
+        }
         None => Err(DecodeError::MissingType),
     }
+}
+
+/// A budget notification's data published without any attribute: Google's documented test
+/// message is published by hand this way. Typed as a budget notification so budget-guard can
+/// ack it as the harmless test it is, instead of dead-lettering it as untyped.
+fn is_budget_data(data: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape {
+        #[allow(dead_code)]
+        budget_display_name: String,
+        #[allow(dead_code)]
+        cost_interval_start: String,
+    }
+    serde_json::from_slice::<Shape>(data).is_ok()
 }
 
 /// Builds the event for one Pub/Sub message.
@@ -55,7 +76,7 @@ pub(super) fn pubsub_event(
     outer: Outer,
 ) -> Result<RawEvent, DecodeError> {
     let attrs = &message.attributes;
-    let (ty, cloud_event) = event_type(attrs)?;
+    let (ty, cloud_event) = event_type(attrs, &message.data)?;
     let ce = |name| {
         if cloud_event {
             attribute(attrs, name).filter(|v| !v.is_empty())

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::dump::hash_stream;
 use crate::error::{BackupError, BackupStep};
 use crate::managed::{
-    CloudSqlDatabase, CloudSqlExporter, ExportReport, Polling, RedisExporter, RedisInstance,
+    CloudSqlDatabase, CloudSqlExporter, ExportReport, RedisExporter, RedisInstance, EXPORT_POLLING,
 };
 use crate::publish;
 
@@ -46,7 +46,7 @@ impl Exporters {
             Some(CloudSqlExporter::new(
                 SqlInstancesService::builder().build().await?,
                 SqlOperationsService::builder().build().await?,
-                Polling::default(),
+                EXPORT_POLLING,
             ))
         };
         let redis = if config.managed.redis.is_empty() {
@@ -55,7 +55,7 @@ impl Exporters {
             let client = google_cloud_redis_v1::client::CloudRedis::builder()
                 .build()
                 .await?;
-            Some(RedisExporter::new(client, Polling::default()))
+            Some(RedisExporter::new(client, EXPORT_POLLING))
         };
         Ok(Some(Self {
             cloud_sql,

@@ -1,12 +1,12 @@
 //! Google-mode checks (the emulator has neither IAM nor Billing): every grant `iam::grants`
-//! implies (dead-lettering, push tokens, push invocation, runtime roles), and budgets wired
-//! to the budget topic.
+//! implies (dead-lettering, push tokens, push invocation, runtime roles), nobody else
+//! publishing to the budget topic, and budgets wired to it.
 
 use serde_json::Value;
 
 use super::Check;
 use crate::budgets::{desired_budgets, BudgetSpec, BudgetsRest};
-use crate::iam::{grants, read_policies, PolicyClients};
+use crate::iam::{grants, read_policies, PolicyClients, Sole};
 use crate::manifest::Manifest;
 use crate::store::{progress, Store};
 
@@ -37,6 +37,7 @@ impl Clients {
     /// Every google-mode check, grants first.
     pub async fn checks(&self, manifest: &Manifest) -> Vec<Check> {
         let mut out = grant_checks(manifest, &self.iam).await;
+        out.extend(sole_checks(manifest, &self.iam).await);
         if let Some(budgets) = &self.budgets {
             out.extend(budget_checks(manifest, budgets.as_ref()).await);
         }
@@ -81,6 +82,37 @@ pub async fn grant_checks(manifest: &Manifest, clients: &PolicyClients) -> Vec<C
         }
     }
     out
+}
+
+/// The budget topic's publishers: fails naming everyone else who holds the role on it,
+/// conditionally or not (no check without `[budgets]` in google mode).
+pub async fn sole_checks(manifest: &Manifest, clients: &PolicyClients) -> Vec<Check> {
+    let Some(sole) = Sole::of_manifest(manifest) else {
+        return vec![];
+    };
+    let name = format!(
+        "{} grants {} only to {}",
+        sole.resource,
+        sole.role,
+        sole.members.join(", ")
+    );
+    let policy = clients.for_api(sole.api).get(&sole.resource).await;
+    let others = match policy {
+        Ok(policy) => sole.intruders(&policy),
+        Err(e) => {
+            let detail = format!("cannot read the policy: {e}; doctor needs getIamPolicy on it");
+            return vec![check(name, false, detail)];
+        }
+    };
+    if others.is_empty() {
+        return vec![check(name, true, "")];
+    }
+    let detail = format!(
+        "also held by {}: they can forge budget notifications; run `infra-bootstrap apply` \
+         to remove them (or name them in [budgets] publishers)",
+        others.join(", ")
+    );
+    vec![check(name, false, detail)]
 }
 
 /// One check per manifest budget: it exists and notifies the manifest's budget topic with

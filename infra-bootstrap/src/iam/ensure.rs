@@ -51,12 +51,34 @@ pub async fn ensure_all<'g>(
     resource: &str,
     grants: &[&'g Grant],
 ) -> anyhow::Result<Vec<&'g Grant>> {
+    modify(api, resource, |policy| {
+        let missing: Vec<&Grant> = grants
+            .iter()
+            .copied()
+            .filter(|g| !holds(policy, g))
+            .collect();
+        for g in &missing {
+            add(policy, g);
+        }
+        missing
+    })
+    .await
+}
+
+/// Reads `resource`'s policy, lets `edit` change it and say what it changed, and writes it
+/// back under the etag read unless `edit` changed nothing; a conflict (ABORTED) starts over
+/// from the read (see [`ensure_all`]). Returns what `edit` reported on the attempt written.
+pub async fn modify<T>(
+    api: &dyn PolicyApi,
+    resource: &str,
+    edit: impl Fn(&mut Policy) -> Vec<T>,
+) -> anyhow::Result<Vec<T>> {
     let backoff = ExponentialBuilder::new()
         .with_min_delay(FIRST_RETRY_DELAY)
         .with_factor(2.0)
         .with_max_times(MAX_ATTEMPTS as usize - 1)
         .with_jitter();
-    (|| read_modify_write(api, resource, grants))
+    (|| read_modify_write(api, resource, &edit))
         .retry(backoff)
         .when(|f| matches!(f, Failure::Conflict(_)))
         .notify(|_, pause: Duration| {
@@ -74,31 +96,24 @@ pub async fn ensure_all<'g>(
         })
 }
 
-/// One attempt: read, add what is missing, write back under the etag read.
-async fn read_modify_write<'g>(
+/// One attempt: read, edit, write back under the etag read.
+async fn read_modify_write<T>(
     api: &dyn PolicyApi,
     resource: &str,
-    grants: &[&'g Grant],
-) -> Result<Vec<&'g Grant>, Failure> {
+    edit: &impl Fn(&mut Policy) -> Vec<T>,
+) -> Result<Vec<T>, Failure> {
     let mut policy = api
         .get(resource)
         .await
         .with_context(|| format!("reading the IAM policy of {resource}"))
         .map_err(Failure::Other)?;
-    let missing: Vec<&Grant> = grants
-        .iter()
-        .copied()
-        .filter(|g| !holds(&policy, g))
-        .collect();
-    if missing.is_empty() {
-        return Ok(missing);
-    }
-    for g in &missing {
-        add(&mut policy, g);
+    let changed = edit(&mut policy);
+    if changed.is_empty() {
+        return Ok(changed);
     }
     // The policy still carries the etag we read: a concurrent change makes this ABORTED.
     match api.set(resource, policy).await {
-        Ok(_) => Ok(missing),
+        Ok(_) => Ok(changed),
         Err(e) if e.status().is_some_and(|s| s.code == Code::Aborted) => Err(Failure::Conflict(e)),
         Err(e) => Err(Failure::Other(
             anyhow::Error::new(e).context(format!("writing the IAM policy of {resource}")),

@@ -6,21 +6,26 @@
 //! (`google-cloud-iam-admin-v1`) and the project (`google-cloud-resourcemanager-v3`).
 //! `read` reads them for `plan` (one `iam-grant` line per grant: create or unchanged,
 //! never delete: nothing is revoked) and for `doctor::google`; `ensure` writes them, by the
-//! same rule for what counts as held.
+//! same rule for what counts as held. The one exception is `sole`: a role only some members
+//! may hold (the budget topic's publishers), which `apply` takes from everyone else.
 
 mod clients;
 mod ensure;
 mod plan;
 mod read;
+mod sole;
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
 pub use clients::{PolicyApi, PolicyClients, POLICY_VERSION};
-pub use ensure::{ensure, ensure_all, ensure_grants, holds, FIRST_RETRY_DELAY, MAX_ATTEMPTS};
+pub use ensure::{
+    ensure, ensure_all, ensure_grants, holds, modify, FIRST_RETRY_DELAY, MAX_ATTEMPTS,
+};
 pub use plan::{apply, plan, KIND};
 pub use read::{read_policies, PolicyRead};
+pub use sole::{plan_revokes, revoke, Sole, BILLING_PUBLISHER, PUBLISHER};
 
 use crate::desired::{dead_letter_topic, push_subscription};
 use crate::manifest::Manifest;
@@ -112,6 +117,8 @@ pub fn grants(manifest: &Manifest) -> Vec<Grant> {
             }
         }
     }
+    // Cloud Billing (and the manifest's own publishers) publish to the budget topic.
+    out.extend(Sole::of_manifest(manifest).iter().flat_map(Sole::grants));
     // Services share the push account (and may share roles): one grant each.
     let mut seen = HashSet::new();
     out.retain(|g| seen.insert(g.clone()));

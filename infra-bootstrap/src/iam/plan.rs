@@ -1,9 +1,10 @@
 //! The manifest's grants as plan lines (`iam-grant RESOURCE ROLE MEMBER`: create or
 //! unchanged), and apply carrying out the ones planned as create.
 //!
-//! A grant is never planned as delete: groundskeeper only adds bindings and never revokes
-//! one, even when its role leaves the manifest, because a binding it did not write (or one a
-//! person added on purpose) looks the same in the policy as one it did.
+//! A grant of the manifest is never planned as delete: groundskeeper only adds bindings and
+//! never revokes one, even when its role leaves the manifest, because a binding it did not
+//! write (or one a person added on purpose) looks the same in the policy as one it did. The
+//! exception is a role only some members may hold (`super::sole`).
 
 use std::collections::HashSet;
 

@@ -208,6 +208,12 @@ pub struct Budgets {
     /// One budget per environment tier.
     #[serde(rename = "tier")]
     pub tiers: Vec<Tier>,
+    /// Members besides Cloud Billing's own account who may publish to `topic`
+    /// (`serviceAccount:EMAIL`, e.g. a pipeline that replays notifications). `apply` removes
+    /// `roles/pubsub.publisher` on the topic from everyone else: whoever can publish there
+    /// can forge a budget notification.
+    #[serde(default)]
+    pub publishers: Vec<String>,
 }
 
 fn default_thresholds() -> Vec<f64> {

@@ -270,6 +270,21 @@ impl Manifest {
                 "fractions in (0, 10], e.g. [0.5, 0.8, 1.0]",
             ));
         }
+        for (i, member) in b.publishers.iter().enumerate() {
+            let field = format!("budgets.publishers[{i}]");
+            // Only service accounts: a user, a group or a wildcard (allUsers, domain:) is
+            // not an automated publisher, and would undo the restriction.
+            let Some(email) = member.strip_prefix("serviceAccount:") else {
+                return Err(invalid(
+                    field,
+                    format!("`{member}` is not serviceAccount:EMAIL"),
+                ));
+            };
+            check_email(&field, email)?;
+            if b.publishers[..i].contains(member) {
+                return Err(invalid(field, format!("`{member}` is listed twice")));
+            }
+        }
         for tier in &b.tiers {
             Money::parse(&tier.amount)
                 .map_err(|e| invalid(format!("budgets.tier[{}].amount", tier.name), e))?;

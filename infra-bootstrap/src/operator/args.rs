@@ -37,6 +37,9 @@ pub enum Command {
     /// Backups: back up now, list, restore into a new database, preview retention.
     #[command(subcommand)]
     Backup(super::backup::BackupCommand),
+    /// Budgets: what budget-guard holds suspended, resume early.
+    #[command(subcommand)]
+    Budget(super::budget::BudgetCommand),
     /// Publish any of our event types from a JSON file to its topic.
     Publish(PublishArgs),
     /// The whole stack on this machine: up, demo, status, logs, down.

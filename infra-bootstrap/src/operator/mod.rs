@@ -7,6 +7,7 @@
 
 mod args;
 pub mod backup;
+pub mod budget;
 pub mod env;
 pub mod local;
 pub mod publish;
@@ -99,6 +100,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let publisher: &dyn Publisher = &target.publisher()?;
             let id = publish::send(publisher, topic, ty, data).await?;
             sent(cli.output, &id, ty)?;
+        }
+        Command::Budget(budget) => {
+            budget::run(&target, budget, env.optional("USER"), cli.output).await?;
         }
         Command::Local(_) | Command::Backup(_) => unreachable!("dispatched above"),
     }

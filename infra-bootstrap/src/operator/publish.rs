@@ -7,7 +7,7 @@ use events::backup::{
     BackupSkipped, BackupVerified, BackupWindow, ExportRequested, RestoreRequested,
     VerifyRequested,
 };
-use events::downscale::{DownscaleApplied, DownscaleResumed};
+use events::downscale::{BudgetThreshold, DownscaleApplied, DownscaleResumed, ResumeRequested};
 use events::environment::{
     EnvironmentDeleted, EnvironmentFailed, EnvironmentReady, EnvironmentRequested,
     TeardownRequested, TtlSweep,
@@ -25,6 +25,9 @@ pub const ENVIRONMENT_REQUESTS: &str = "environment-requests";
 pub const ROTATION_DUE: &str = "rotation-due";
 /// Requests for backup-runner (`backup-window`).
 pub const BACKUP_WINDOW: &str = "backup-window";
+/// People's requests for budget-guard (`budget-requests`; Cloud Billing alone publishes to
+/// `budget-alerts`).
+pub const BUDGET_REQUESTS: &str = "budget-requests";
 /// Follow-up events (the manifests' `events_topic`).
 pub const EVENTS: &str = "groundskeeper-events";
 
@@ -101,6 +104,12 @@ pub const ROUTES: &[(&str, &str, Check)] = &[
     (BackupExported::TYPE, EVENTS, check::<BackupExported>),
     (DownscaleApplied::TYPE, EVENTS, check::<DownscaleApplied>),
     (DownscaleResumed::TYPE, EVENTS, check::<DownscaleResumed>),
+    (BudgetThreshold::TYPE, EVENTS, check::<BudgetThreshold>),
+    (
+        ResumeRequested::TYPE,
+        BUDGET_REQUESTS,
+        check::<ResumeRequested>,
+    ),
 ];
 
 /// The route for `ty`, given in full or short (`environment.requested` for

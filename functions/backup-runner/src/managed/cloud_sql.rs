@@ -14,8 +14,9 @@ use super::error::ManagedError;
 use super::layout::ExportBucket;
 use super::locks::InstanceLocks;
 use super::once::{export_once, ExportTarget, Finished};
-use super::poll::{poll_until, Polling};
+use super::poll::{not_finished, Polling};
 use super::report::{ExportKind, ExportReport};
+use shared::poll::poll_until;
 
 /// Exports Cloud SQL databases, one operation per instance at a time in this process.
 #[derive(Debug)]
@@ -86,7 +87,7 @@ impl CloudSqlExporter {
         if operation.status == SqlOperationStatus::Done {
             return Ok(operation);
         }
-        poll_until(self.polling, instance, &operation.name, || async {
+        let polled = poll_until(self.polling, || async {
             let current = (self.operations.get())
                 .set_project(project)
                 .set_operation(&operation.name)
@@ -95,7 +96,8 @@ impl CloudSqlExporter {
                 .map_err(|e| ManagedError::from_api(instance, "operations.get", e))?;
             Ok((current.status == SqlOperationStatus::Done).then_some(current))
         })
-        .await
+        .await;
+        polled.map_err(|e| not_finished(e, instance, &operation.name))
     }
 }
 

@@ -24,6 +24,6 @@ pub use config::{
 };
 pub use error::ManagedError;
 pub use layout::ExportBucket;
-pub use poll::Polling;
+pub use poll::{Polling, EXPORT_POLLING};
 pub use redis::RedisExporter;
 pub use report::{ExportKind, ExportReport};

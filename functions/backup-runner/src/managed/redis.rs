@@ -15,8 +15,9 @@ use super::error::ManagedError;
 use super::layout::ExportBucket;
 use super::locks::InstanceLocks;
 use super::once::{export_once, ExportTarget, Finished};
-use super::poll::{poll_until, Polling};
+use super::poll::{not_finished, Polling};
 use super::report::{ExportKind, ExportReport};
+use shared::poll::poll_until;
 
 /// Exports Redis instances, one operation per instance at a time in this process.
 #[derive(Debug)]
@@ -84,7 +85,7 @@ impl RedisExporter {
         if operation.done {
             return Ok(operation);
         }
-        poll_until(self.polling, instance, &operation.name, || async {
+        let polled = poll_until(self.polling, || async {
             let current = (self.client.get_operation())
                 .set_name(&operation.name)
                 .send()
@@ -92,6 +93,7 @@ impl RedisExporter {
                 .map_err(|e| ManagedError::from_api(instance, "get_operation", e))?;
             Ok(current.done.then_some(current))
         })
-        .await
+        .await;
+        polled.map_err(|e| not_finished(e, instance, &operation.name))
     }
 }

@@ -1,11 +1,13 @@
 //! `local demo`'s scripted tour, printed as a timeline with the time since it began:
-//! request an environment, use its credentials, back it up and restore it into a new
-//! database, rotate its credentials under a connecting client,
+//! request an environment (tier dev), use its credentials, back it up and restore it into a
+//! new database, rotate its credentials under a connecting client, see budget-guard suspend
+//! its database when the dev budget's spend crosses 80 % and restore it in the next period,
 //! see a malformed request dead-lettered with its reason, tear the environment down.
 //! Everything goes through the running stack — published events, push deliveries, the
 //! follow-up events on the watch subscription — as a user's own commands would.
 
 mod backup;
+mod budget;
 mod connect;
 mod rotate;
 mod steps;
@@ -57,6 +59,7 @@ pub async fn run(state: &StackState) -> anyhow::Result<()> {
             false,
         ),
         admin: sqlx::PgPool::connect(&admin_url).await?,
+        control: target.control_db().await?,
         admin_url,
         objects: open_store(&objects_url, None).await?,
         at: Timeline(Instant::now()),
@@ -66,6 +69,7 @@ pub async fn run(state: &StackState) -> anyhow::Result<()> {
     tour.use_credentials(&ready).await?;
     tour.backup(&ready).await?;
     tour.rotate(&ready).await?;
+    tour.budget(&ready).await?;
     tour.malformed().await?;
     tour.teardown(&ready).await?;
     Ok(())
@@ -80,6 +84,7 @@ pub fn usage(dir: &Path) {
          \x20 groundskeeper env list\n\
          \x20 groundskeeper secret rotate --environment my-env\n\
          \x20 groundskeeper backup now my-env && groundskeeper backup list my-env\n\
+         \x20 groundskeeper budget status         # spend, level, what is suspended since when\n\
          \x20 groundskeeper local status          # components, addresses, process ids\n\
          \x20 groundskeeper local logs env-provisioner --follow\n\
          \x20 groundskeeper local down            # stop everything, remove the state",

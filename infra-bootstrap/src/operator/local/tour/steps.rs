@@ -31,6 +31,8 @@ pub struct Tour {
     pub events: Watch,
     pub dead_letters: Watch,
     pub admin: sqlx::PgPool,
+    /// The control database (budget-guard's journal, read through its status API).
+    pub control: sqlx::PgPool,
     /// The cluster's superuser URL (no password: the local cluster trusts loopback).
     pub admin_url: String,
     /// The stack's object store, where backup-runner keeps backups.
@@ -55,12 +57,13 @@ pub(super) fn field(m: &Pulled, field: &str) -> String {
 }
 
 impl Tour {
-    /// Asks for the environment; waits for `environment.ready` (or `failed`).
+    /// Asks for the environment, of tier dev (the local budget's scope); waits for
+    /// `environment.ready` (or `failed`).
     pub async fn request(&self) -> anyhow::Result<EnvironmentReady> {
         let request = EnvironmentRequested {
             name: self.name.clone(),
             owner: "demo@localhost".into(),
-            tier: Tier::Ephemeral,
+            tier: Tier::Dev,
             ttl: Some("1h".parse().map_err(|e| anyhow::anyhow!("{e}"))?),
             labels: [("tour".to_owned(), "local-demo".to_owned())].into(),
             service: None,
@@ -70,7 +73,9 @@ impl Tour {
         let name = self.name.as_str();
         self.at.say(
             "→",
-            format!("env request {name} --owner demo@localhost --ttl 1h  (message {id})"),
+            format!(
+                "env request {name} --owner demo@localhost --tier dev --ttl 1h  (message {id})"
+            ),
         );
         let outcome = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
         let event = self
