@@ -200,7 +200,7 @@ async fn a_rejection_that_cannot_be_dead_lettered_is_not_acked() {
 #[tokio::test]
 async fn a_body_over_pubsubs_maximum_is_refused_with_413() {
     let (runs, service) = counting_service(recording(), options("unused")).await;
-    let huge = vec![b'x'; 11 * 1024 * 1024];
+    let huge = vec![b'x'; shared::server::MAX_BODY_BYTES + 1];
     assert_eq!(
         post(&service.url, huge).await,
         StatusCode::PAYLOAD_TOO_LARGE
