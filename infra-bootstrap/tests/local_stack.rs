@@ -75,6 +75,77 @@ async fn login_as(
         .await
 }
 
+/// The password of a connection URL (`scheme://user:password@host/...`).
+fn password_of(url: &str) -> String {
+    let userinfo = url.split("://").nth(1).unwrap().split('@').next().unwrap();
+    userinfo.split_once(':').unwrap().1.to_owned()
+}
+
+/// Whether `line` holds a URL with a password in it (`://user:password@`).
+fn has_url_with_password(line: &str) -> bool {
+    line.match_indices("://").any(|(at, _)| {
+        let rest = &line[at + 3..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '/' | '"' | '\\'))
+            .unwrap_or(rest.len());
+        rest[..end]
+            .split_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
+/// Issue 14, section 6: no password the stack issued, and no connection URL with a password,
+/// in any service's or component's log, in the tour's output, or in a dead letter.
+fn assert_no_secret_leaked(dir: &std::path::Path, passwords: &[String], outputs: &[&str]) {
+    let mut texts: Vec<(String, String)> = outputs
+        .iter()
+        .map(|o| ("output".to_owned(), (*o).to_owned()))
+        .collect();
+    for entry in std::fs::read_dir(dir.join("logs")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        texts.push((
+            path.display().to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    assert!(
+        texts.len() > events::platform::built().count(),
+        "every service logged"
+    );
+    for (source, text) in &texts {
+        for (n, line) in text.lines().enumerate() {
+            for password in passwords {
+                assert!(
+                    !line.contains(password.as_str()),
+                    "a password in {source}:{}",
+                    n + 1
+                );
+            }
+            assert!(
+                !has_url_with_password(line),
+                "a URL with a password in {source}:{}: {line}",
+                n + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn the_leak_check_finds_a_url_with_a_password_and_nothing_else() {
+    assert!(has_url_with_password(
+        r#"{"msg":"connect postgres://env_x:s3cret@10.0.0.1/db"}"#
+    ));
+    assert!(has_url_with_password("url=postgresql://u:p@h"));
+    assert!(!has_url_with_password(
+        "postgres://postgres@127.0.0.1:5432/postgres"
+    ));
+    assert!(!has_url_with_password(
+        "http://127.0.0.1:8081/ and gs://bucket/a:b@c"
+    ));
+    assert_eq!(password_of("postgres://u:pw@h:1/d"), "pw");
+}
+
 #[tokio::test]
 async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a_trace() {
     let mut stack = Stack::up();
@@ -117,6 +188,7 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     let secret = "ephemeral-tour-e2e-db-credentials";
     let first = current_version(&secrets, secret).await.expect("current");
     let url = stack.ok(&["env", "credentials", "tour-e2e"]);
+    let mut passwords = vec![password_of(&url)];
     let mut conn = PgConnection::connect(&url)
         .await
         .expect("the credentials log in");
@@ -171,6 +243,8 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     );
     let info = secrets.get_secret(secret).await.unwrap().unwrap();
     assert_eq!(info.alias("previous"), Some(first));
+    let rotated = connection_url(&secrets.access(secret, "current").await.unwrap()).unwrap();
+    passwords.push(password_of(rotated.expose_secret()));
 
     // A malformed request: dead-lettered, exactly it, with its reason.
     let bad = r#"{"name": "Tour_E2E", "owner": "ci@example.com", "tier": "ephemeral"}"#;
@@ -271,6 +345,8 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
         "a verified backup in the tour's list:\n{tour}"
     );
     assert!(!tour.contains("✗"), "nothing failed in the tour:\n{tour}");
+    let dead_letter = String::from_utf8_lossy(&data).into_owned();
+    assert_no_secret_leaked(&stack.dir, &passwords, &[&tour, &dead_letter]);
 
     stack.down_and_check();
 }
