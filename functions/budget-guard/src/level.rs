@@ -78,18 +78,10 @@ impl LevelRun<'_> {
 
     async fn one(&self, target: &Target) -> Result<Outcome, BackendError> {
         let backend = &target.backend;
-        let current = match backend.read(&target.name).await {
+        let current = match touchable(target, self.scope).await? {
             Ok(current) => current,
-            Err(BackendError::NotFound { .. }) => return Ok(Outcome::Untouched),
-            Err(e) => return Err(e),
+            Err(outcome) => return Ok(outcome),
         };
-        let labels = match &target.labels {
-            Some(labels) => labels.clone(),
-            None => backend.labels(&current)?,
-        };
-        if let Err(skip) = may_touch(&labels, self.scope) {
-            return Ok(reported(skip, &labels));
-        }
         let resource = Resource {
             kind: kind_name(backend.kind()).to_owned(),
             name: target.name.clone(),
@@ -120,33 +112,48 @@ impl LevelRun<'_> {
             }
             Err(e) => return Err(e),
         };
-        if after == expected && done_before {
-            return Ok(Outcome::Changed(ScaledTarget {
-                kind: backend.kind(),
-                name: target.name.clone(),
-                action: action(self.level, backend.kind()),
-                before: original,
-                after,
-            }));
-        }
-        if after == expected {
+        if after == expected && !done_before {
             // Nothing for this level to change (a Cloud SQL instance at cap, a database
             // suspended at cap and again at stop).
             return Ok(Outcome::Untouched);
         }
-        (self
-            .journal
-            .mark_applied(self.period, &resource, &after, self.level)
-            .await)
-            .map_err(|e| control(&target.name, &e))?;
+        // Unchanged now but changed by this level before: reported with the original.
+        let before = if after == expected {
+            original
+        } else {
+            (self
+                .journal
+                .mark_applied(self.period, &resource, &after, self.level)
+                .await)
+                .map_err(|e| control(&target.name, &e))?;
+            expected
+        };
         Ok(Outcome::Changed(ScaledTarget {
             kind: backend.kind(),
             name: target.name.clone(),
             action: action(self.level, backend.kind()),
-            before: expected,
+            before,
             after,
         }))
     }
+}
+
+/// A target's current settings when it exists and a budget scoped to `scope` may touch it;
+/// otherwise what becomes of it (gone: untouched; protected: reported or out of scope).
+async fn touchable(target: &Target, scope: Tier) -> Result<Result<Value, Outcome>, BackendError> {
+    let current = match target.backend.read(&target.name).await {
+        Ok(current) => current,
+        Err(BackendError::NotFound { .. }) => return Ok(Err(Outcome::Untouched)),
+        Err(e) => return Err(e),
+    };
+    let labels = match &target.labels {
+        Some(labels) => labels.clone(),
+        None => target.backend.labels(&current)?,
+    };
+    Ok(match may_touch(&labels, scope) {
+        Ok(()) => Ok(current),
+        Err(skip) => Err(reported(skip, &labels)),
+    })
 }
 
 /// A skipped resource worth telling people about: ours, but protected. Resources that are
@@ -183,18 +190,9 @@ pub async fn planned(
     scope: Tier,
     change: &Change,
 ) -> Result<Option<(Value, Value)>, BackendError> {
-    let current = match target.backend.read(&target.name).await {
-        Ok(current) => current,
-        Err(BackendError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let labels = match &target.labels {
-        Some(labels) => labels.clone(),
-        None => target.backend.labels(&current)?,
-    };
-    if may_touch(&labels, scope).is_err() {
+    let Ok(current) = touchable(target, scope).await? else {
         return Ok(None);
-    }
+    };
     let after = target.backend.planned(&current, change)?;
     Ok((after != current).then_some((current, after)))
 }
