@@ -222,7 +222,12 @@ pub const SERVICES: &[ServiceSpec] = &[
             port: 8084,
             // The local stack's one budget, for the dev tier; only environments' databases
             // are scale targets locally (no Cloud Run or Cloud SQL here).
-            env: &[("BUDGETS", "000000-000000-000000/local-dev=dev")],
+            // The tour plays a new budget period a month ahead, which a real notification never
+            // announces: the local stack alone lets periods start up to ten years ahead.
+            env: &[
+                ("BUDGETS", "000000-000000-000000/local-dev=dev"),
+                ("PERIOD_MAX_AHEAD_HOURS", "87840"),
+            ],
         },
         // Google's documented test message: a notification published by hand without the
         // billingAccountId / budgetId attributes names no budget, and is acked without

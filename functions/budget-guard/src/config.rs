@@ -57,6 +57,10 @@ pub struct Config {
     /// `LEVEL_LEASE_SECS` (default 300): how long a delivery applying a level holds it before
     /// a redelivery may take it over; longer than the service's request timeout.
     pub lease: Duration,
+    /// `PERIOD_MAX_AHEAD_HOURS` (default 24): how far after now a notification's period may
+    /// start (clock skew) before it is refused as forged. Only the local stack raises it, so
+    /// its tour can play a new month.
+    pub period_ahead: chrono::TimeDelta,
 }
 
 impl Config {
@@ -102,8 +106,14 @@ impl Config {
         if lease == 0 {
             return Err(ConfigError::new("LEVEL_LEASE_SECS", "must be at least 1"));
         }
+        let period_ahead = env.parse_or("PERIOD_MAX_AHEAD_HOURS", 24i64)?;
+        let period_ahead = (0..=24 * 3660)
+            .contains(&period_ahead)
+            .then(|| chrono::TimeDelta::hours(period_ahead))
+            .ok_or_else(|| ConfigError::new("PERIOD_MAX_AHEAD_HOURS", "must be 0 to 87840"))?;
         Ok(Self {
             budgets,
+            period_ahead,
             ladder: ladder(env)?,
             cap_max_instances,
             dry_run: env.switch("DRY_RUN")?.unwrap_or(false),
@@ -244,6 +254,7 @@ mod tests {
             ("CLOUD_RUN_LOCATIONS", "projects/p/regions/r"),
             ("CLOUD_SQL_PROJECTS", "projects/p"),
             ("LEVEL_LEASE_SECS", "0"),
+            ("PERIOD_MAX_AHEAD_HOURS", "-1"),
         ] {
             let err = config(&[(name, value)]).expect_err(value);
             assert_eq!(err.name, name, "{value}");

@@ -82,6 +82,16 @@ pub enum Rejection {
         /// Attribute `budgetId`.
         budget_id: String,
     },
+    /// A period that has not begun: Cloud Billing's `costIntervalStart` is the start of the
+    /// current period. Recorded as the budget's latest, it would make every real
+    /// notification after it late, silencing the guard until that date.
+    #[error("costIntervalStart: {start} is in the future (now {now})")]
+    FuturePeriod {
+        /// `costIntervalStart`.
+        start: DateTime<Utc>,
+        /// The time of the check.
+        now: DateTime<Utc>,
+    },
     /// A figure no ratio can be computed from.
     #[error("{field}: {value} {reason}")]
     BadAmount {
@@ -144,4 +154,19 @@ pub fn decide(n: &BudgetNotification, config: &Config) -> Result<Decision, Rejec
         currency: d.currency_code.clone(),
         budget_amount_type: d.budget_amount_type.clone(),
     })
+}
+
+/// Refuses a decision whose period starts more than `ahead` after `now`.
+pub fn check_period(
+    d: &Decision,
+    now: DateTime<Utc>,
+    ahead: chrono::TimeDelta,
+) -> Result<(), Rejection> {
+    if d.period_start > now + ahead {
+        return Err(Rejection::FuturePeriod {
+            start: d.period_start,
+            now,
+        });
+    }
+    Ok(())
 }

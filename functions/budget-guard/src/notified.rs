@@ -9,7 +9,7 @@ use events::OutgoingEvent;
 use shared::{Ctx, Outcome};
 
 use crate::backends::Change;
-use crate::decide::{decide, Decision, Level};
+use crate::decide::{check_period, decide, Decision, Level};
 use crate::error::GuardError;
 use crate::guard::Guard;
 use crate::journal::{BudgetPeriod, Claim, Journal, Observed};
@@ -33,7 +33,9 @@ pub async fn notified(
                 .into(),
         ));
     }
-    let decision = decide(n, &guard.config).map_err(|r| GuardError::Rejected(r.to_string()))?;
+    let decision = decide(n, &guard.config)
+        .and_then(|d| check_period(&d, chrono::Utc::now(), guard.config.period_ahead).map(|()| d))
+        .map_err(|r| GuardError::Rejected(r.to_string()))?;
     if let Some(forecast) = decision.forecast_threshold {
         tracing::info!(
             budget = %decision.budget, forecast, spend_ratio = decision.spend_ratio,

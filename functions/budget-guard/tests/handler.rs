@@ -16,8 +16,9 @@ use stack::{
     notification, with_attributes, Stack, ACCOUNT, APPLIED, DEV_BUDGET, RESUME, RESUMED, THRESHOLD,
 };
 
-const P1: &str = "2026-11-01";
-const P2: &str = "2026-12-01";
+// Two past periods (a period starting ahead of now is refused).
+const P1: &str = "2026-09-01";
+const P2: &str = "2026-10-01";
 
 fn dev() -> std::collections::HashMap<String, String> {
     labels(&[("managed-by", "groundskeeper"), ("tier", "dev")])
@@ -424,4 +425,28 @@ async fn a_dry_run_plans_without_changing_anything() {
     assert_eq!((stack.run.update_count(), stack.sql.patch_count()), (0, 0));
     assert_eq!(stack.connection_limit(&db).await, -1);
     assert!(stack.published.messages().is_empty());
+}
+
+/// A notification whose period starts in the future is forged or broken: were it recorded as
+/// the budget's latest period, every real notification after it would be "late" and the
+/// guard would do nothing until that date. It is dead-lettered and the next real crossing
+/// still acts.
+#[tokio::test]
+async fn a_period_starting_in_the_future_is_dead_lettered_and_does_not_silence_the_budget() {
+    let stack = Stack::start(&[]).await;
+    dev_fleet(&stack).await;
+    let decision = stack.notify("future", "2999-01-01", 1.0).await;
+    let Decision::Rejected { reason, .. } = decision else {
+        panic!("{decision:?}");
+    };
+    assert!(
+        reason.contains("costIntervalStart") && reason.contains("future"),
+        "{reason}"
+    );
+    assert!(is_done(&stack.notify("real", P1, 85.0).await));
+    assert_eq!(
+        stack.run.scaling("env-a"),
+        (0, 2),
+        "the real crossing capped"
+    );
 }
