@@ -145,8 +145,10 @@ impl BackupJob<'_> {
     /// is stored, so a stored dump always has what its manifest needs.
     async fn dump(&self, dump_key: &str) -> Result<(DumpReport, DateTime<Utc>), JobError> {
         let started_at = Utc::now();
-        let snapshot = Snapshot::open(self.target).await?;
-        let installed = discover_pg_dumps(self.pg_dump).await;
+        // Finding pg_dump needs no database: it runs while the snapshot is taken.
+        let (snapshot, installed) =
+            tokio::join!(Snapshot::open(self.target), discover_pg_dumps(self.pg_dump));
+        let snapshot = snapshot?;
         let pg_dump = select_pg_dump(&installed, snapshot.server_version_num())?;
 
         let (mut side, reader) = gated_pipe();

@@ -43,8 +43,8 @@ pub async fn dump_database<W: AsyncWrite + Unpin>(
     configured: Option<&Path>,
     sink: &mut W,
 ) -> Result<DumpReport, DumpError> {
-    let snapshot = Snapshot::take(target).await?;
-    let installed = discover_pg_dumps(configured).await;
+    let (snapshot, installed) = tokio::join!(Snapshot::take(target), discover_pg_dumps(configured));
+    let snapshot = snapshot?;
     let pg_dump = select_pg_dump(&installed, snapshot.server_version_num())?;
     snapshot.dump(&pg_dump, target, sink).await
 }

@@ -51,16 +51,19 @@ pub(crate) async fn discover_pg_tools(tool: &str, configured: Option<&Path>) -> 
         versioned.sort();
         candidates.extend(versioned);
     }
-    let mut found: Vec<PgDump> = Vec::new();
+    let mut distinct: Vec<PathBuf> = Vec::new();
     for path in candidates.into_iter().filter(|path| path.is_file()) {
-        if found.iter().any(|known| same_file(&known.path, &path)) {
-            continue;
-        }
-        if let Some(pg_dump) = read_version(path).await {
-            found.push(pg_dump);
+        if !distinct.iter().any(|known| same_file(known, &path)) {
+            distinct.push(path);
         }
     }
-    found
+    // Asked all at once: each answer is a process start (Debian's Perl wrapper ~50 ms, the
+    // binary itself ~10 ms), and a backup waits for the slowest, not for their sum.
+    futures::future::join_all(distinct.into_iter().map(read_version))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -73,6 +73,15 @@ impl Snapshot {
         let version: String = sqlx::query_scalar("SHOW server_version_num")
             .fetch_one(&mut conn)
             .await?;
+        // The counts are one sequential scan each, beside pg_dump's own: parallel workers
+        // and JIT compilation would only take CPU from the dump and from the server's
+        // other clients, and a backup wants the cheapest plan, not the fastest count.
+        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut conn)
+            .await?;
+        sqlx::query("SET LOCAL jit = off")
+            .execute(&mut conn)
+            .await?;
         let server_version_num = version.trim().parse().map_err(|_| {
             sqlx::Error::Protocol(format!("server_version_num is not a number: {version}"))
         })?;
