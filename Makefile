@@ -38,7 +38,8 @@ schemas:     ## regenerate events/schemas after changing a payload type
 # (FUZZ_SANITIZER=address uses RUSTC_BOOTSTRAP=1), built in its own target directory.
 # The nightly-style run: at least 10 million executions per target, and it fails if a target
 # ran fewer. The default FUZZ_SECONDS gives the slowest target (manifest, ~17k exec/s measured
-# here on 2 shared cores) about 20 million.
+# here on 2 shared cores) about 20 million. FUZZ_RUNS=10000000 also stops each target once it
+# has run that many, so the fast ones do not spend the whole FUZZ_SECONDS.
 FUZZ_SECONDS ?= 1200
 fuzz:        ## every fuzz target for FUZZ_SECONDS (default 1200) each, >= 10M executions each
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MIN_EXECS=10000000 \

@@ -6,6 +6,8 @@
 #
 # FUZZ_SECONDS     time per target (default 60)
 # FUZZ_MIN_EXECS   fail a target that ran fewer executions (default 0; `make fuzz`: 10 million)
+# FUZZ_RUNS        also stop a target after this many executions (default: no limit), so a
+#                  fast target does not use all of FUZZ_SECONDS once it has run enough
 # FUZZ_SANITIZER   none (default) or address; see below
 # FUZZ_TARGET_DIR  build directory (default ~/.cache/groundskeeper/fuzz-target)
 #
@@ -25,6 +27,10 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
 min_execs=${FUZZ_MIN_EXECS:-0}
+runs=()
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    runs=(-runs="$FUZZ_RUNS")
+fi
 sanitizer=${FUZZ_SANITIZER:-none}
 target_dir=${FUZZ_TARGET_DIR:-$HOME/.cache/groundskeeper/fuzz-target}
 export CARGO_TARGET_DIR=$target_dir
@@ -56,7 +62,7 @@ for target in "${targets[@]}"; do
     status=0
     nice -n 10 cargo fuzz run -s "$sanitizer" --target-dir "$target_dir" "$target" \
         "corpus/$target" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 >"$log" 2>&1 || status=$?
+        -print_final_stats=1 "${runs[@]}" >"$log" 2>&1 || status=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     corpus=$(find "corpus/$target" -type f | wc -l)
