@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
+use super::file_copy::copy_with_writeback;
 use super::keys::{validate_key, validate_prefix, TEMP_PREFIX};
 use super::{ByteReader, ObjectMeta, ObjectStore, StoreError};
 
@@ -56,7 +57,7 @@ impl FileStore {
         let temp = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
         let written = async {
             let mut file = tokio::fs::File::create(&temp).await?;
-            let n = tokio::io::copy(reader, &mut file).await?;
+            let n = copy_with_writeback(reader, &mut file).await?;
             file.flush().await?;
             file.sync_all().await?;
             if create_only {

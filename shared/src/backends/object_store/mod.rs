@@ -12,6 +12,7 @@ mod dry_run;
 mod dry_run_buckets;
 mod file;
 mod file_buckets;
+mod file_copy;
 #[cfg(feature = "gcs")]
 mod gcs;
 #[cfg(feature = "gcs")]
