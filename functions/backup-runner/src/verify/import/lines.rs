@@ -68,7 +68,7 @@ impl SqlLines {
         let text = text.strip_suffix('\r').unwrap_or(&text);
         let line = self.line;
         if self.in_copy {
-            self.in_copy = !(text == "\\." && !self.truncated);
+            self.in_copy = text != "\\." || self.truncated;
         } else if text.starts_with("COPY ") {
             // A header too long to read to its end counts as one: data misread as
             // statements could only make the judgement more tolerant, never less.
