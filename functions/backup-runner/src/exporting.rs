@@ -1,22 +1,28 @@
 //! Managed exports in the window: one `backup.export.requested` per configured entry, each
 //! its own delivery; the export, then a manifest beside it with the checksums read back
-//! from the bucket, then `backup.exported`.
+//! from the bucket, then (Cloud SQL, where a verification server is configured) an import
+//! into a scratch database recorded beside it, then `backup.exported` (or `backup.failed`
+//! step `verify` when the export does not import).
+
+mod steps;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use events::backup::{BackupExported, ExportRequested};
-use serde::Serialize;
-use shared::backends::object_store::{ObjectStore, StoreError};
+use events::backup::{BackupExported, BackupFailed, ExportRequested};
+use events::names::EnvName;
+use shared::backends::object_store::ObjectStore;
 use shared::{Ctx, Outcome};
 
 use crate::config::Config;
-use crate::dump::hash_stream;
 use crate::error::{BackupError, BackupStep};
 use crate::managed::{
-    CloudSqlDatabase, CloudSqlExporter, ExportReport, RedisExporter, RedisInstance, EXPORT_POLLING,
+    CloudSqlDatabase, CloudSqlExporter, RedisExporter, RedisInstance, EXPORT_POLLING,
 };
 use crate::publish;
+use crate::verify::ExportVerification;
+use crate::verifying::admin_target;
+use steps::{describe, described, exists, import, read_record};
 
 /// The exporters and the export bucket, built once per process on first use (so an
 /// instance without managed exports builds no Google client).
@@ -79,19 +85,9 @@ pub fn entries(config: &Config) -> Vec<String> {
         .collect()
 }
 
-/// The manifest beside a managed export: what the managed service wrote, checked here.
-#[derive(Debug, Serialize)]
-struct ExportManifest<'a> {
-    format: u32,
-    #[serde(flatten)]
-    report: &'a ExportReport,
-    window: DateTime<Utc>,
-    sha256: String,
-    crc32c: u32,
-    checked_at: DateTime<Utc>,
-}
-
-/// Runs one export of `request.window`, once.
+/// Runs one export of `request.window`, once: the export, its manifest, then (Cloud SQL,
+/// where a verification server is configured) its import into a scratch database, each
+/// step skipped on a redelivery that finds its result in the bucket.
 pub async fn export(
     ctx: &Ctx,
     config: &Config,
@@ -104,12 +100,15 @@ pub async fn export(
             "no managed exports are configured here".into(),
         ));
     };
+    let mut sql_db = None;
     let report = if let Ok(db) = request.export.parse::<CloudSqlDatabase>() {
         match (&exporters.cloud_sql, config.managed.cloud_sql.contains(&db)) {
             (Some(exporter), true) => {
-                exporter
+                let report = exporter
                     .export(exporters.bucket.as_ref(), bucket, &db, request.window)
-                    .await
+                    .await;
+                sql_db = Some(db);
+                report
             }
             _ => return Err(not_configured(request)),
         }
@@ -141,43 +140,43 @@ pub async fn export(
         }
     })?;
     let store = exporters.bucket.as_ref();
-    let manifest_key = format!("{}.manifest.json", report.object_key);
-    if store
-        .head(&manifest_key)
-        .await
-        .map_err(|e| transient(request, &e))?
-        .is_some()
-    {
-        return Ok(Outcome::Ignored(format!(
-            "{} is exported and described already",
-            report.object_key
-        )));
-    }
-    let mut object = store
-        .get_stream(&report.object_key)
-        .await
-        .map_err(|e| transient(request, &e))?
-        .ok_or_else(|| transient(request, &"the export vanished before it was checked"))?;
-    let summary = hash_stream(&mut object)
-        .await
-        .map_err(|e| transient(request, &e))?;
-    let manifest = ExportManifest {
-        format: 1,
-        report: &report,
-        window: request.window,
-        sha256: summary.sha256_hex.clone(),
-        crc32c: summary.crc32c,
-        checked_at: Utc::now(),
+    // Only a Cloud SQL export (SQL) can be imported, and only where a server is configured.
+    let importing = sql_db.filter(|_| has_verification_server(config));
+    let record_key = ExportVerification::key_of(&report.object_key);
+    let sums = match described(store, request, &report).await? {
+        Some(sums) => {
+            // Described already: done, unless the import after the manifest never finished
+            // (a crash, a retry), which this delivery resumes.
+            if importing.is_none() || exists(store, request, &record_key).await? {
+                return Ok(Outcome::Ignored(format!(
+                    "{} is exported and described already",
+                    report.object_key
+                )));
+            }
+            sums
+        }
+        None => describe(store, request, &report).await?,
     };
-    let body = Box::new(std::io::Cursor::new(
-        serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
-    ));
-    match store
-        .put_stream_if_absent(&manifest_key, body, "application/json")
-        .await
-    {
-        Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
-        Err(e) => return Err(transient(request, &e)),
+    if let Some(db) = importing {
+        let record = match read_record(store, request, &record_key).await? {
+            Some(record) => record,
+            None => import(store, config, request, &report, &admin_target(config)?).await?,
+        };
+        if !record.passed {
+            // An export that does not import is a finding, not a bad event: recorded,
+            // announced, acked.
+            let failed = BackupFailed {
+                environment: db.instance().parse().unwrap_or_else(|_| cloudsql_env()),
+                database: Some(db.database().clone()),
+                backup_id: Some(bucket.uri(&report.object_key)),
+                step: BackupStep::Verify.as_str().to_owned(),
+                reason: record
+                    .reason
+                    .unwrap_or_else(|| "the export did not import".into()),
+            };
+            publish::event(ctx, format!("{event_id}/failed"), &failed).await?;
+            return Ok(Outcome::Done);
+        }
     }
     let exported = BackupExported {
         kind: serde_json::to_value(report.kind)
@@ -187,8 +186,8 @@ pub async fn export(
         instance: report.instance.clone(),
         database: report.database.clone(),
         location: bucket.uri(&report.object_key),
-        size_bytes: summary.size,
-        sha256: summary.sha256_hex,
+        size_bytes: sums.size,
+        sha256: sums.sha256,
     };
     publish::event(ctx, format!("{event_id}/exported"), &exported).await?;
     Ok(Outcome::Done)
@@ -209,6 +208,17 @@ fn not_configured(request: &ExportRequested) -> BackupError {
         "export {:?} is not in CLOUDSQL_EXPORTS or REDIS_EXPORTS; only configured instances are exported",
         request.export
     ))
+}
+
+/// Whether a server to import into is configured (as for our own dumps' verification).
+fn has_verification_server(config: &Config) -> bool {
+    config.verify_database_url.is_some() || config.managed_database_url.is_some()
+}
+
+/// `backup.failed` names an environment; a Cloud SQL instance whose ID is no environment
+/// name (longer than 30 characters) is filed under `cloudsql`.
+fn cloudsql_env() -> EnvName {
+    EnvName::try_from("cloudsql".to_owned()).unwrap_or_else(|_| unreachable!("a valid name"))
 }
 
 fn transient(request: &ExportRequested, e: &dyn std::fmt::Display) -> BackupError {

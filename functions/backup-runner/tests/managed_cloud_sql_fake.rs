@@ -40,6 +40,8 @@ pub struct FakeCloudSql {
     pub beaten_by_another_replica: bool,
     /// DONE without an error, yet no object (a bucket lifecycle rule, a wrong grant).
     pub writes_nothing: bool,
+    /// What the export writes, instead of [`DUMP`] (a real gzipped SQL dump).
+    pub contents: Option<Vec<u8>>,
     pub state: Mutex<State>,
 }
 
@@ -139,7 +141,7 @@ impl google_cloud_sql_v1::stub::SqlOperationsService for FakeCloudSql {
                 self.bucket
                     .as_ref()
                     .expect("a bucket")
-                    .write_uri(&uri, DUMP);
+                    .write_uri(&uri, self.contents.as_deref().unwrap_or(DUMP));
                 done
             }
         };
