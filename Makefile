@@ -31,6 +31,10 @@ bench-backup: ## backup-runner against plain pg_dump: throughput and peak RSS (B
 bench-budget: ## budget-guard's own latency per notification (fakes that answer at once; BENCH_N)
 	cargo bench -p budget-guard --bench decision
 
+.PHONY: flood
+flood:       ## 10 000 push deliveries across env-provisioner and budget-guard: rate, p99, effects = unique events
+	cargo bench -p budget-guard --bench flood
+
 schemas:     ## regenerate events/schemas after changing a payload type
 	UPDATE_SCHEMAS=1 cargo test -p events --test schemas
 

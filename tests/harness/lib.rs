@@ -22,6 +22,7 @@ mod names;
 mod postgres;
 mod process;
 mod pubsub;
+mod replicas;
 mod service_stack;
 
 pub use fake_gcs::FakeGcs;
@@ -30,4 +31,5 @@ pub use names::{free_port, unique_name};
 pub use postgres::Postgres;
 pub use process::{wait_group_gone as process_group_gone, ProcessGroup};
 pub use pubsub::{PubsubEmulator, PulledMessage};
+pub use replicas::push_copies;
 pub use service_stack::{raw_event, typed_event, PgAuth, ServiceStack, ServiceStackBuilder};
