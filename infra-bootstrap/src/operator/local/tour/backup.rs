@@ -1,18 +1,14 @@
 //! The tour's backup step: rows in the environment's database, a backup on demand, its
-//! verification, `backup list`, then a restore into a new database whose row counts must
-//! equal the source's.
+//! verification, `backup list`, then a new environment seeded from that backup
+//! (`from_backup`) whose row counts, read with its own credentials, must equal the source's.
 
 use std::collections::BTreeMap;
-use std::str::FromStr as _;
 
 use events::backup::BackupRequested;
-use events::backup::{
-    BackupCompleted, BackupFailed, BackupRestored, BackupVerified, RestoreRequested,
-};
+use events::backup::{BackupCompleted, BackupFailed, BackupRestored, BackupVerified};
 use events::environment::EnvironmentReady;
-use events::names::DbIdent;
+use events::names::EnvName;
 use events::TypedEvent;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection as _, PgConnection};
 
 use super::connect::login;
@@ -71,27 +67,13 @@ impl Tour {
             println!("           {line}");
         }
 
-        let into = DbIdent::from_str(&format!(
-            "{}_restored",
-            self.name.as_str().replace('-', "_")
-        ))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let request = RestoreRequested {
-            environment: self.name.clone(),
-            database: None,
-            at: None,
-            into: into.clone(),
-            into_environment: None,
-        };
-        let id = send_typed(&self.publisher, &request).await?;
-        self.at.say(
-            "→",
-            format!(
-                "backup restore {} --into {}  (message {id})",
-                self.name,
-                into.as_str()
-            ),
-        );
+        // A new environment seeded from that backup (env-provisioner's `from_backup`).
+        let copy: EnvName = format!("{}-copy", self.name.as_str())
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let seeded = self
+            .request_env(&copy, Some(self.name.as_str().to_owned()))
+            .await?;
         let restored: BackupRestored =
             serde_json::from_slice(&self.backup_event(BackupRestored::TYPE).await?.data)?;
         self.at.say(
@@ -103,18 +85,22 @@ impl Tour {
                 restored.tables
             ),
         );
-        let after = self.restored_counts(&into).await;
-        self.drop_database(&into).await?;
+        let mut conn = login(self.secrets.as_ref(), secret_id(&seeded)).await?;
+        let after = row_counts(&mut conn).await;
+        conn.close().await?;
         let after = after?;
         let mark = if after == before { "✓" } else { "✗" };
         self.at.say(
             mark,
             format!(
-                "row counts: source {before:?}, restored {after:?}; dropped {}",
-                into.as_str()
+                "row counts through {copy}'s own credentials: source {before:?}, restored {after:?}"
             ),
         );
-        anyhow::ensure!(after == before, "the restored database's row counts differ");
+        self.teardown_env(&copy, &seeded).await?;
+        anyhow::ensure!(
+            after == before,
+            "the restored environment's row counts differ"
+        );
         Ok(())
     }
 
@@ -136,23 +122,6 @@ impl Tour {
             );
         }
         Ok(event)
-    }
-
-    /// Row counts in the restored database, read as the cluster's superuser.
-    async fn restored_counts(&self, into: &DbIdent) -> anyhow::Result<BTreeMap<String, i64>> {
-        let options = PgConnectOptions::from_str(&self.admin_url)?.database(into.as_str());
-        let mut conn = PgConnection::connect_with(&options).await?;
-        let counts = row_counts(&mut conn).await;
-        conn.close().await?;
-        counts
-    }
-
-    /// The restored copy goes: the tour leaves nothing behind but the stack.
-    async fn drop_database(&self, into: &DbIdent) -> anyhow::Result<()> {
-        // A DbIdent is lowercase letters, digits and underscores: safe inside quotes.
-        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", into.as_str());
-        sqlx::query(&drop).execute(&self.admin).await?;
-        Ok(())
     }
 }
 

@@ -60,7 +60,6 @@ pub async fn run(state: &StackState) -> anyhow::Result<()> {
         ),
         admin: sqlx::PgPool::connect(&admin_url).await?,
         control: target.control_db().await?,
-        admin_url,
         objects: open_store(&objects_url, None).await?,
         at: Timeline(Instant::now()),
     };
