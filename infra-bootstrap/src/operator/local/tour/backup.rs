@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use events::backup::BackupRequested;
 use events::backup::{BackupCompleted, BackupFailed, BackupRestored, BackupVerified};
-use events::environment::EnvironmentReady;
+use events::environment::{EnvironmentFailed, EnvironmentReady};
 use events::names::EnvName;
 use events::TypedEvent;
 use sqlx::{Connection as _, PgConnection};
@@ -71,11 +71,9 @@ impl Tour {
         let copy: EnvName = format!("{}-copy", self.name.as_str())
             .parse()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let seeded = self
-            .request_env(&copy, Some(self.name.as_str().to_owned()))
+        self.send_request(&copy, Some(self.name.as_str().to_owned()))
             .await?;
-        let restored: BackupRestored =
-            serde_json::from_slice(&self.backup_event(BackupRestored::TYPE).await?.data)?;
+        let (seeded, restored) = self.seeded(&copy).await?;
         self.at.say(
             "←",
             format!(
@@ -102,6 +100,38 @@ impl Tour {
             "the restored environment's row counts differ"
         );
         Ok(())
+    }
+
+    /// The seeded environment's `environment.ready` and the restore's `backup.restored`, in
+    /// whichever order they come (the restore is asked for before the environment is
+    /// announced, and may finish first): one watch for both, so neither is passed over.
+    async fn seeded(&self, copy: &EnvName) -> anyhow::Result<(EnvironmentReady, BackupRestored)> {
+        let (source, copy) = (self.name.as_str(), copy.as_str());
+        let environment = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
+        let backup = [BackupRestored::TYPE, BackupFailed::TYPE];
+        let (mut ready, mut restored) = (None, None);
+        while ready.is_none() || restored.is_none() {
+            let event = self
+                .events
+                .next(WAIT, |m| {
+                    (environment.contains(&ty(m)) && field(m, "name") == copy)
+                        || (backup.contains(&ty(m)) && field(m, "environment") == source)
+                })
+                .await?;
+            match ty(&event) {
+                t if environment.contains(&t) => ready = Some(self.ready_of(&event)?),
+                t if t == BackupFailed::TYPE => anyhow::bail!(
+                    "backup.failed at {}: {}",
+                    field(&event, "step"),
+                    field(&event, "reason")
+                ),
+                _ => restored = Some(serde_json::from_slice::<BackupRestored>(&event.data)?),
+            }
+        }
+        Ok((
+            ready.expect("loop ends with both"),
+            restored.expect("loop ends with both"),
+        ))
     }
 
     /// The `wanted` event of this environment, or the step's `backup.failed` as an error.

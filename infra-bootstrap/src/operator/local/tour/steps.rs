@@ -68,6 +68,23 @@ impl Tour {
         name: &EnvName,
         from_backup: Option<String>,
     ) -> anyhow::Result<EnvironmentReady> {
+        self.send_request(name, from_backup).await?;
+        let outcome = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
+        let event = self
+            .events
+            .next(WAIT, |m| {
+                outcome.contains(&ty(m)) && field(m, "name") == name.as_str()
+            })
+            .await?;
+        self.ready_of(&event)
+    }
+
+    /// Publishes the request for environment `name`.
+    pub(super) async fn send_request(
+        &self,
+        name: &EnvName,
+        from_backup: Option<String>,
+    ) -> anyhow::Result<()> {
         let seeded = from_backup
             .as_ref()
             .map(|source| format!(" --from-backup {source}"))
@@ -89,18 +106,16 @@ impl Tour {
                 "env request {name} --owner demo@localhost --tier dev --ttl 1h{seeded}  (message {id})"
             ),
         );
-        let outcome = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
-        let event = self
-            .events
-            .next(WAIT, |m| {
-                outcome.contains(&ty(m)) && field(m, "name") == name
-            })
-            .await?;
-        if ty(&event) == EnvironmentFailed::TYPE {
+        Ok(())
+    }
+
+    /// The environment's `environment.ready`, or its `environment.failed` as an error.
+    pub(super) fn ready_of(&self, event: &Pulled) -> anyhow::Result<EnvironmentReady> {
+        if ty(event) == EnvironmentFailed::TYPE {
             anyhow::bail!(
                 "environment.failed at {}: {}",
-                field(&event, "step"),
-                field(&event, "reason")
+                field(event, "step"),
+                field(event, "reason")
             );
         }
         let ready: EnvironmentReady = serde_json::from_slice(&event.data)?;
