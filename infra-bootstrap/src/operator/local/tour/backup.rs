@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use events::backup::BackupRequested;
 use events::backup::{BackupCompleted, BackupFailed, BackupRestored, BackupVerified};
-use events::environment::{EnvironmentFailed, EnvironmentReady};
+use events::environment::EnvironmentReady;
 use events::names::EnvName;
 use events::TypedEvent;
 use sqlx::{Connection as _, PgConnection};
@@ -21,8 +21,9 @@ use crate::operator::publish::send_typed;
 const ROWS: i64 = 5;
 
 impl Tour {
-    /// Backs the environment's database up, lists it, restores it into a new database and
-    /// compares every table's row count; the restored copy is dropped afterwards.
+    /// Backs the environment's database up, lists it, requests a new environment seeded
+    /// from that backup and compares every table's row count through the new environment's
+    /// own credentials; the seeded environment is torn down afterwards.
     pub async fn backup(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
         let mut source = login(self.secrets.as_ref(), secret_id(ready)).await?;
         let insert =
@@ -67,13 +68,16 @@ impl Tour {
             println!("           {line}");
         }
 
-        // A new environment seeded from that backup (env-provisioner's `from_backup`).
+        // A new environment seeded from that backup (env-provisioner's `from_backup`). Its
+        // `environment.ready` and the restore's `backup.restored` race (the restore is asked
+        // for before the environment is announced); the watch keeps whichever comes first.
         let copy: EnvName = format!("{}-copy", self.name.as_str())
             .parse()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.send_request(&copy, Some(self.name.as_str().to_owned()))
+        let seeded = self
+            .request_env(&copy, Some(self.name.as_str().to_owned()))
             .await?;
-        let (seeded, restored) = self.seeded(&copy).await?;
+        let restored = self.restored(&copy).await?;
         self.at.say(
             "←",
             format!(
@@ -102,36 +106,24 @@ impl Tour {
         Ok(())
     }
 
-    /// The seeded environment's `environment.ready` and the restore's `backup.restored`, in
-    /// whichever order they come (the restore is asked for before the environment is
-    /// announced, and may finish first): one watch for both, so neither is passed over.
-    async fn seeded(&self, copy: &EnvName) -> anyhow::Result<(EnvironmentReady, BackupRestored)> {
-        let (source, copy) = (self.name.as_str(), copy.as_str());
-        let environment = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
-        let backup = [BackupRestored::TYPE, BackupFailed::TYPE];
-        let (mut ready, mut restored) = (None, None);
-        while ready.is_none() || restored.is_none() {
-            let event = self
-                .events
-                .next(WAIT, |m| {
-                    (environment.contains(&ty(m)) && field(m, "name") == copy)
-                        || (backup.contains(&ty(m)) && field(m, "environment") == source)
-                })
-                .await?;
-            match ty(&event) {
-                t if environment.contains(&t) => ready = Some(self.ready_of(&event)?),
-                t if t == BackupFailed::TYPE => anyhow::bail!(
-                    "backup.failed at {}: {}",
-                    field(&event, "step"),
-                    field(&event, "reason")
-                ),
-                _ => restored = Some(serde_json::from_slice::<BackupRestored>(&event.data)?),
-            }
+    /// The restore into `copy`'s database (`backup.restored` names the source environment
+    /// and the database filled), or the source's failed restore as an error.
+    async fn restored(&self, copy: &EnvName) -> anyhow::Result<BackupRestored> {
+        let (source, into) = (self.name.as_str(), copy.database());
+        let event = self
+            .events
+            .next(WAIT, |m| match ty(m) {
+                t if t == BackupRestored::TYPE => field(m, "into") == into.as_str(),
+                t if t == BackupFailed::TYPE => {
+                    field(m, "environment") == source && field(m, "step") == "restore"
+                }
+                _ => false,
+            })
+            .await?;
+        if ty(&event) == BackupFailed::TYPE {
+            anyhow::bail!("backup.failed at restore: {}", field(&event, "reason"));
         }
-        Ok((
-            ready.expect("loop ends with both"),
-            restored.expect("loop ends with both"),
-        ))
+        Ok(serde_json::from_slice(&event.data)?)
     }
 
     /// The `wanted` event of this environment, or the step's `backup.failed` as an error.

@@ -80,7 +80,7 @@ impl Tour {
     }
 
     /// Publishes the request for environment `name`.
-    pub(super) async fn send_request(
+    async fn send_request(
         &self,
         name: &EnvName,
         from_backup: Option<String>,
@@ -110,7 +110,7 @@ impl Tour {
     }
 
     /// The environment's `environment.ready`, or its `environment.failed` as an error.
-    pub(super) fn ready_of(&self, event: &Pulled) -> anyhow::Result<EnvironmentReady> {
+    fn ready_of(&self, event: &Pulled) -> anyhow::Result<EnvironmentReady> {
         if ty(event) == EnvironmentFailed::TYPE {
             anyhow::bail!(
                 "environment.failed at {}: {}",
