@@ -325,8 +325,9 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
         "← environment.ready",
         "← backup.completed",
         "← backup.verified",
+        "--from-backup demo-",
         "← backup.restored",
-        "✓ row counts: source",
+        "✓ row counts through demo-",
         "← secret.rotated",
         ", 0 failed",
         "← downscale.applied: level cap, suspended ",
@@ -338,7 +339,7 @@ async fn the_local_stack_runs_the_tour_through_push_delivery_and_stops_without_a
     ] {
         assert!(tour.contains(line), "{line:?} in the tour:\n{tour}");
     }
-    // The backup step's list shows the verified backup, and the copy matched the source.
+    // The backup step's list shows the verified backup, and the seeded environment matched.
     assert!(
         tour.lines()
             .any(|l| l.contains(" yes ") && l.contains("backups/demo-")),

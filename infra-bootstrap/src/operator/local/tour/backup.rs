@@ -1,18 +1,14 @@
 //! The tour's backup step: rows in the environment's database, a backup on demand, its
-//! verification, `backup list`, then a restore into a new database whose row counts must
-//! equal the source's.
+//! verification, `backup list`, then a new environment seeded from that backup
+//! (`from_backup`) whose row counts, read with its own credentials, must equal the source's.
 
 use std::collections::BTreeMap;
-use std::str::FromStr as _;
 
 use events::backup::BackupRequested;
-use events::backup::{
-    BackupCompleted, BackupFailed, BackupRestored, BackupVerified, RestoreRequested,
-};
+use events::backup::{BackupCompleted, BackupFailed, BackupRestored, BackupVerified};
 use events::environment::EnvironmentReady;
-use events::names::DbIdent;
+use events::names::EnvName;
 use events::TypedEvent;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection as _, PgConnection};
 
 use super::connect::login;
@@ -25,8 +21,9 @@ use crate::operator::publish::send_typed;
 const ROWS: i64 = 5;
 
 impl Tour {
-    /// Backs the environment's database up, lists it, restores it into a new database and
-    /// compares every table's row count; the restored copy is dropped afterwards.
+    /// Backs the environment's database up, lists it, requests a new environment seeded
+    /// from that backup and compares every table's row count through the new environment's
+    /// own credentials; the seeded environment is torn down afterwards.
     pub async fn backup(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
         let mut source = login(self.secrets.as_ref(), secret_id(ready)).await?;
         let insert =
@@ -71,29 +68,16 @@ impl Tour {
             println!("           {line}");
         }
 
-        let into = DbIdent::from_str(&format!(
-            "{}_restored",
-            self.name.as_str().replace('-', "_")
-        ))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let request = RestoreRequested {
-            environment: self.name.clone(),
-            database: None,
-            at: None,
-            into: into.clone(),
-            into_environment: None,
-        };
-        let id = send_typed(&self.publisher, &request).await?;
-        self.at.say(
-            "→",
-            format!(
-                "backup restore {} --into {}  (message {id})",
-                self.name,
-                into.as_str()
-            ),
-        );
-        let restored: BackupRestored =
-            serde_json::from_slice(&self.backup_event(BackupRestored::TYPE).await?.data)?;
+        // A new environment seeded from that backup (env-provisioner's `from_backup`). Its
+        // `environment.ready` and the restore's `backup.restored` race (the restore is asked
+        // for before the environment is announced); the watch keeps whichever comes first.
+        let copy: EnvName = format!("{}-copy", self.name.as_str())
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let seeded = self
+            .request_env(&copy, Some(self.name.as_str().to_owned()))
+            .await?;
+        let restored = self.restored(&copy).await?;
         self.at.say(
             "←",
             format!(
@@ -103,19 +87,43 @@ impl Tour {
                 restored.tables
             ),
         );
-        let after = self.restored_counts(&into).await;
-        self.drop_database(&into).await?;
+        let mut conn = login(self.secrets.as_ref(), secret_id(&seeded)).await?;
+        let after = row_counts(&mut conn).await;
+        conn.close().await?;
         let after = after?;
         let mark = if after == before { "✓" } else { "✗" };
         self.at.say(
             mark,
             format!(
-                "row counts: source {before:?}, restored {after:?}; dropped {}",
-                into.as_str()
+                "row counts through {copy}'s own credentials: source {before:?}, restored {after:?}"
             ),
         );
-        anyhow::ensure!(after == before, "the restored database's row counts differ");
+        self.teardown_env(&copy, &seeded).await?;
+        anyhow::ensure!(
+            after == before,
+            "the restored environment's row counts differ"
+        );
         Ok(())
+    }
+
+    /// The restore into `copy`'s database (`backup.restored` names the source environment
+    /// and the database filled), or the source's failed restore as an error.
+    async fn restored(&self, copy: &EnvName) -> anyhow::Result<BackupRestored> {
+        let (source, into) = (self.name.as_str(), copy.database());
+        let event = self
+            .events
+            .next(WAIT, |m| match ty(m) {
+                t if t == BackupRestored::TYPE => field(m, "into") == into.as_str(),
+                t if t == BackupFailed::TYPE => {
+                    field(m, "environment") == source && field(m, "step") == "restore"
+                }
+                _ => false,
+            })
+            .await?;
+        if ty(&event) == BackupFailed::TYPE {
+            anyhow::bail!("backup.failed at restore: {}", field(&event, "reason"));
+        }
+        Ok(serde_json::from_slice(&event.data)?)
     }
 
     /// The `wanted` event of this environment, or the step's `backup.failed` as an error.
@@ -136,23 +144,6 @@ impl Tour {
             );
         }
         Ok(event)
-    }
-
-    /// Row counts in the restored database, read as the cluster's superuser.
-    async fn restored_counts(&self, into: &DbIdent) -> anyhow::Result<BTreeMap<String, i64>> {
-        let options = PgConnectOptions::from_str(&self.admin_url)?.database(into.as_str());
-        let mut conn = PgConnection::connect_with(&options).await?;
-        let counts = row_counts(&mut conn).await;
-        conn.close().await?;
-        counts
-    }
-
-    /// The restored copy goes: the tour leaves nothing behind but the stack.
-    async fn drop_database(&self, into: &DbIdent) -> anyhow::Result<()> {
-        // A DbIdent is lowercase letters, digits and underscores: safe inside quotes.
-        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", into.as_str());
-        sqlx::query(&drop).execute(&self.admin).await?;
-        Ok(())
     }
 }
 

@@ -1,8 +1,9 @@
 //! `local demo`'s scripted tour, printed as a timeline with the time since it began:
-//! request an environment (tier dev), use its credentials, back it up and restore it into a
-//! new database, rotate its credentials under a connecting client, see budget-guard suspend
-//! its database when the dev budget's spend crosses 80 % and restore it in the next period,
-//! see a malformed request dead-lettered with its reason, tear the environment down.
+//! request an environment (tier dev), use its credentials, back it up and seed a new
+//! environment from that backup (its row counts read with its own credentials), rotate its
+//! credentials under a connecting client, see budget-guard suspend its database when the dev
+//! budget's spend crosses 80 % and restore it in the next period, see a malformed request
+//! dead-lettered with its reason, tear the environment down.
 //! Everything goes through the running stack — published events, push deliveries, the
 //! follow-up events on the watch subscription — as a user's own commands would.
 
@@ -12,6 +13,8 @@ mod connect;
 mod rotate;
 mod steps;
 mod watch;
+#[cfg(test)]
+mod watch_tests;
 
 use std::path::Path;
 use std::time::Instant;
@@ -60,7 +63,6 @@ pub async fn run(state: &StackState) -> anyhow::Result<()> {
         ),
         admin: sqlx::PgPool::connect(&admin_url).await?,
         control: target.control_db().await?,
-        admin_url,
         objects: open_store(&objects_url, None).await?,
         at: Timeline(Instant::now()),
     };

@@ -33,8 +33,6 @@ pub struct Tour {
     pub admin: sqlx::PgPool,
     /// The control database (budget-guard's journal, read through its status API).
     pub control: sqlx::PgPool,
-    /// The cluster's superuser URL (no password: the local cluster trusts loopback).
-    pub admin_url: String,
     /// The stack's object store, where backup-runner keeps backups.
     pub objects: Arc<dyn ObjectStore>,
     pub at: Timeline,
@@ -60,35 +58,64 @@ impl Tour {
     /// Asks for the environment, of tier dev (the local budget's scope); waits for
     /// `environment.ready` (or `failed`).
     pub async fn request(&self) -> anyhow::Result<EnvironmentReady> {
+        self.request_env(&self.name, None).await
+    }
+
+    /// Requests environment `name` (seeded from a backup of another when `from_backup`
+    /// names it) and waits for its outcome.
+    pub(super) async fn request_env(
+        &self,
+        name: &EnvName,
+        from_backup: Option<String>,
+    ) -> anyhow::Result<EnvironmentReady> {
+        self.send_request(name, from_backup).await?;
+        let outcome = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
+        let event = self
+            .events
+            .next(WAIT, |m| {
+                outcome.contains(&ty(m)) && field(m, "name") == name.as_str()
+            })
+            .await?;
+        self.ready_of(&event)
+    }
+
+    /// Publishes the request for environment `name`.
+    async fn send_request(
+        &self,
+        name: &EnvName,
+        from_backup: Option<String>,
+    ) -> anyhow::Result<()> {
+        let seeded = from_backup
+            .as_ref()
+            .map(|source| format!(" --from-backup {source}"))
+            .unwrap_or_default();
         let request = EnvironmentRequested {
-            name: self.name.clone(),
+            name: name.clone(),
             owner: "demo@localhost".into(),
             tier: Tier::Dev,
             ttl: Some("1h".parse().map_err(|e| anyhow::anyhow!("{e}"))?),
             labels: [("tour".to_owned(), "local-demo".to_owned())].into(),
             service: None,
-            from_backup: None,
+            from_backup,
         };
         let id = send_typed(&self.publisher, &request).await?;
-        let name = self.name.as_str();
+        let name = name.as_str();
         self.at.say(
             "→",
             format!(
-                "env request {name} --owner demo@localhost --tier dev --ttl 1h  (message {id})"
+                "env request {name} --owner demo@localhost --tier dev --ttl 1h{seeded}  (message {id})"
             ),
         );
-        let outcome = [EnvironmentReady::TYPE, EnvironmentFailed::TYPE];
-        let event = self
-            .events
-            .next(WAIT, |m| {
-                outcome.contains(&ty(m)) && field(m, "name") == name
-            })
-            .await?;
-        if ty(&event) == EnvironmentFailed::TYPE {
+        Ok(())
+    }
+
+    /// The environment's `environment.ready`, or its `environment.failed` as an error.
+    fn ready_of(&self, event: &Pulled) -> anyhow::Result<EnvironmentReady> {
+        if ty(event) == EnvironmentFailed::TYPE {
             anyhow::bail!(
                 "environment.failed at {}: {}",
-                field(&event, "step"),
-                field(&event, "reason")
+                field(event, "step"),
+                field(event, "reason")
             );
         }
         let ready: EnvironmentReady = serde_json::from_slice(&event.data)?;
@@ -149,14 +176,23 @@ impl Tour {
 
     /// Tears the environment down; waits for `environment.deleted` and checks.
     pub async fn teardown(&self, ready: &EnvironmentReady) -> anyhow::Result<()> {
+        self.teardown_env(&self.name, ready).await
+    }
+
+    /// Tears environment `name` down and checks its database and secret are gone.
+    pub(super) async fn teardown_env(
+        &self,
+        name: &EnvName,
+        ready: &EnvironmentReady,
+    ) -> anyhow::Result<()> {
         let request = TeardownRequested {
-            name: self.name.clone(),
+            name: name.clone(),
             reason: Some("end of the tour".into()),
         };
         let id = send_typed(&self.publisher, &request).await?;
         self.at
-            .say("→", format!("env teardown {}  (message {id})", self.name));
-        let name = self.name.as_str();
+            .say("→", format!("env teardown {name}  (message {id})"));
+        let name = name.as_str();
         self.events
             .next(WAIT, |m| {
                 ty(m) == EnvironmentDeleted::TYPE && field(m, "name") == name
