@@ -55,7 +55,7 @@ impl Watch {
         timeout: Duration,
         wanted: impl Fn(&Pulled) -> bool,
     ) -> anyhow::Result<Pulled> {
-        if let Some(kept) = self.from_backlog(&wanted) {
+        if let Some(kept) = self.take_kept(&wanted) {
             return Ok(kept);
         }
         let deadline = Instant::now() + timeout;
@@ -100,7 +100,7 @@ impl Watch {
     }
 
     /// Takes the oldest kept message for which `wanted` holds.
-    fn from_backlog(&self, wanted: impl Fn(&Pulled) -> bool) -> Option<Pulled> {
+    fn take_kept(&self, wanted: impl Fn(&Pulled) -> bool) -> Option<Pulled> {
         let mut backlog = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
         let at = backlog.iter().position(wanted)?;
         backlog.remove(at)
