@@ -60,15 +60,31 @@ impl App {
     }
 
     /// Posts one delivery; returns the HTTP status.
+    ///
+    /// A body over the limit is refused with 413 once 15 MiB are read and the connection is
+    /// closed, so a client still writing the rest can meet the close (a broken pipe) before
+    /// it reads the answer. That refused write has no effect, so it is sent again until the
+    /// answer is read; a service that does not answer still fails after a few tries.
     pub async fn post(&self, headers: &[(String, String)], body: Vec<u8>) -> u16 {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.send(headers, body.clone()).await {
+                Ok(status) => return status,
+                Err(e) if e.is_request() && tries < 10 => continue,
+                Err(e) => panic!("the service answers: {e:?}"),
+            }
+        }
+    }
+
+    async fn send(&self, headers: &[(String, String)], body: Vec<u8>) -> reqwest::Result<u16> {
         let mut request = reqwest::Client::new().post(&self.url).body(body);
         for (name, value) in headers {
             // From bytes: a row may send a header that is not visible ASCII.
             let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap();
             request = request.header(name, value);
         }
-        let response = request.send().await.expect("the service answers");
-        response.status().as_u16()
+        Ok(request.send().await?.status().as_u16())
     }
 
     /// Everything a delivery could change, counted: rows of every control table, databases
