@@ -12,15 +12,13 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use env_provisioner::{Config, ProvisionerEvent};
+use env_provisioner::ProvisionerEvent;
 use futures::future::join_all;
-use shared::dispatch::{DispatchOptions, Dispatcher};
-use shared::ledger::Ledger;
-use shared::{Ctx, Decision, Event};
+use shared::dispatch::Dispatcher;
+use shared::Decision;
 use support::{request, Stack, REQUESTED, TEARDOWN};
 
 const REPLICAS: usize = 3;
@@ -31,20 +29,7 @@ const DELETED: &str = "dev.groundskeeper.environment.deleted.v1";
 
 /// One replica: the dispatch path as `shared::run` builds it, with a handler of its own.
 fn replica(stack: &Stack) -> Dispatcher<ProvisionerEvent, impl shared::Handler<ProvisionerEvent>> {
-    let config = Arc::new(Config::clone(&stack.config));
-    let handler = move |event: Event<ProvisionerEvent>, ctx: Ctx| {
-        env_provisioner::handle(event, ctx, config.clone())
-    };
-    let options = DispatchOptions {
-        ledger: Some(Ledger::with_pool(
-            stack.control.clone(),
-            "env-provisioner",
-            Duration::from_secs(60),
-        )),
-        dead_letter_topic: "env-provisioner-dead-letter".into(),
-        timeout: Duration::from_secs(60),
-    };
-    Dispatcher::new(handler, stack.ctx.clone(), options)
+    stack.dispatcher(Duration::from_secs(60))
 }
 
 /// Pushes event `id` (`ty`, `data`, published at `at`) 100 times at once across `replicas`

@@ -5,16 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use env_provisioner::ProvisionerEvent;
 use shared::auth::{AuthConfig, PushAuth};
-use shared::dispatch::{DispatchOptions, Dispatcher};
-use shared::ledger::Ledger;
-use shared::{Ctx, Event};
 
 use crate::support::Stack;
 
 /// The dead-letter topic the dispatcher forwards rejections to.
-pub const DEAD_LETTER: &str = "env-provisioner-dead-letter";
+pub use crate::support::DEAD_LETTER;
 /// The audience and caller the seed tokens in `fuzz/seeds/oidc_token` were signed for.
 const AUDIENCE: &str = "https://env-provisioner-abc-ew.a.run.app";
 const CALLER: &str = "push@acme-dev.iam.gserviceaccount.com";
@@ -31,19 +27,6 @@ pub struct App {
 impl App {
     pub async fn start() -> App {
         let stack = Stack::start(&[]).await;
-        let config = stack.config.clone();
-        let handler = move |event: Event<ProvisionerEvent>, ctx: Ctx| {
-            env_provisioner::handle(event, ctx, config.clone())
-        };
-        let options = DispatchOptions {
-            ledger: Some(Ledger::with_pool(
-                stack.control.clone(),
-                "env-provisioner",
-                Duration::from_secs(60),
-            )),
-            dead_letter_topic: DEAD_LETTER.into(),
-            timeout: Duration::from_secs(30),
-        };
         let auth = PushAuth::new(AuthConfig {
             allowed_emails: vec![CALLER.to_owned()],
             jwks_url: serve(
@@ -53,7 +36,7 @@ impl App {
             .await,
             ..AuthConfig::new(AUDIENCE)
         });
-        let dispatcher = Dispatcher::new(handler, stack.ctx.clone(), options);
+        let dispatcher = stack.dispatcher(Duration::from_secs(30));
         let router = shared::server::router(dispatcher, Some(auth), "env-provisioner");
         let url = serve(router, "/").await;
         App { stack, url }

@@ -8,7 +8,7 @@
 pub mod cloud_run;
 pub mod gcs_labels;
 
-use std::{collections::BTreeMap, ops::Deref, sync::Arc};
+use std::{collections::BTreeMap, ops::Deref, sync::Arc, time::Duration};
 
 use env_provisioner::previews::{PreviewServices, Previews, SkippedPreviews};
 use env_provisioner::{fault, Config, ProvisionError, ProvisionerEvent};
@@ -20,7 +20,9 @@ use shared::backends::{
     secrets::LocalSecretStore,
     Plan,
 };
-use shared::{env::Env, Backends, Classify, Ctx, Disposition, Outcome};
+use shared::dispatch::{DispatchOptions, Dispatcher};
+use shared::ledger::Ledger;
+use shared::{env::Env, Backends, Classify, Ctx, Disposition, Event, Outcome};
 use testbed::ServiceStack;
 
 /// The components ([`ServiceStack`], reached through `Deref`: `postgres`, `control`) and
@@ -40,7 +42,32 @@ impl Deref for Stack {
     }
 }
 
+/// The service's dead-letter topic, as its deployment names it.
+pub const DEAD_LETTER: &str = "env-provisioner-dead-letter";
+
 impl Stack {
+    /// One instance of the service as `shared::run` builds it: the dispatcher with the
+    /// ledger on this control database and the dead-letter topic, over a handler of its own.
+    pub fn dispatcher(
+        &self,
+        timeout: Duration,
+    ) -> Dispatcher<ProvisionerEvent, impl shared::Handler<ProvisionerEvent>> {
+        let config = self.config.clone();
+        let handler = move |event: Event<ProvisionerEvent>, ctx: Ctx| {
+            env_provisioner::handle(event, ctx, config.clone())
+        };
+        let options = DispatchOptions {
+            ledger: Some(Ledger::with_pool(
+                self.control.clone(),
+                "env-provisioner",
+                Duration::from_secs(60),
+            )),
+            dead_letter_topic: DEAD_LETTER.into(),
+            timeout,
+        };
+        Dispatcher::new(handler, self.ctx.clone(), options)
+    }
+
     pub async fn start(settings: &[(&str, &str)]) -> Self {
         Self::with_previews(settings, Arc::new(SkippedPreviews)).await
     }
