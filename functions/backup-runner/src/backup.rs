@@ -182,11 +182,17 @@ impl BackupJob<'_> {
         let upload = self
             .store
             .put_stream_if_absent(dump_key, Box::new(reader), DUMP_CONTENT_TYPE);
-        let (dumped, uploaded) = tokio::join!(dump, upload);
-        // The dump's own error explains an abandoned upload better than the upload's.
-        let report = dumped?;
-        uploaded.map_err(JobError::Upload)?;
-        Ok((report, started_at))
+        match tokio::join!(dump, upload) {
+            // The store gave up first (a full disk, a refused write): all the dump saw was
+            // its pipe closing, so the store's error is the cause.
+            (Err(JobError::Dump(DumpError::Sink(_))), Err(upload)) => Err(JobError::Upload(upload)),
+            // Otherwise the dump's own error explains an abandoned upload better.
+            (dumped, uploaded) => {
+                let report = dumped?;
+                uploaded.map_err(JobError::Upload)?;
+                Ok((report, started_at))
+            }
+        }
     }
 
     /// The report of a dump an earlier run stored before it could write the manifest.

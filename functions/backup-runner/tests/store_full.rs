@@ -1,0 +1,114 @@
+//! The object store fails while a dump streams into it (its disk is full, its bucket refuses
+//! the write): `backup.failed` must name the upload and the store's own reason, not the
+//! broken pipe pg_dump's output then meets. Found by the fault suite's full disk, where the
+//! runner reported "step dump: writing the dump: broken pipe".
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use async_trait::async_trait;
+use backup_runner::backup::BackupJob;
+use backup_runner::dump::Target;
+use backup_runner::store::BackupLocation;
+use bytes::Bytes;
+use chrono::{TimeDelta, TimeZone, Utc};
+use events::Tier;
+use shared::backends::object_store::{ByteReader, FileStore, ObjectMeta, ObjectStore, StoreError};
+use sqlx::{Connection, PgConnection};
+use testbed::Postgres;
+use tokio::io::AsyncReadExt;
+
+/// What a full disk says.
+const NO_SPACE: &str = "No space left on device (os error 28)";
+
+/// A directory store whose streamed writes stop after their first 64 KiB with [`NO_SPACE`].
+struct FullDisk(FileStore);
+
+#[async_trait]
+impl ObjectStore for FullDisk {
+    async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StoreError> {
+        self.0.put(key, bytes, content_type).await
+    }
+    async fn put_stream(
+        &self,
+        key: &str,
+        reader: ByteReader,
+        content_type: &str,
+    ) -> Result<u64, StoreError> {
+        self.put_stream_if_absent(key, reader, content_type).await
+    }
+    async fn put_stream_if_absent(
+        &self,
+        key: &str,
+        mut reader: ByteReader,
+        _content_type: &str,
+    ) -> Result<u64, StoreError> {
+        let mut room = vec![0; 64 * 1024];
+        reader.read_exact(&mut room).await.unwrap();
+        Err(StoreError::Backend {
+            backend: "file",
+            key: key.to_owned(),
+            reason: NO_SPACE.to_owned(),
+        })
+    }
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        self.0.get(key).await
+    }
+    async fn get_stream(&self, key: &str) -> Result<Option<ByteReader>, StoreError> {
+        self.0.get_stream(key).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        self.0.head(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.0.list(prefix).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_fails_mid_dump_is_reported_as_the_upload_with_its_reason() {
+    let pg = Postgres::start().await;
+    let url = pg.fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    // Incompressible rows, so the dump is well past the store's 64 KiB.
+    sqlx::query(
+        "CREATE TABLE noise AS SELECT md5(random()::text) AS a, md5(random()::text) AS b \
+         FROM generate_series(1, 20000)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let target = Target {
+        host: "127.0.0.1".into(),
+        port: pg.port(),
+        user: "postgres".into(),
+        password: None,
+        database: url.rsplit('/').next().unwrap().into(),
+        session_role: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = FullDisk(FileStore::new(dir.path().to_str().unwrap()).await.unwrap());
+    let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
+    let location =
+        BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
+    let job = BackupJob {
+        store: &store,
+        location: location.clone(),
+        target: &target,
+        pg_dump: None,
+        tier: Tier::Dev,
+        window_id: "w".into(),
+        deadline: Utc::now() + TimeDelta::hours(1),
+    };
+
+    let err = job.run().await.expect_err("the store refused the dump");
+
+    assert_eq!(err.step(), "upload", "{err}");
+    assert!(err.to_string().contains(NO_SPACE), "{err}");
+    assert!(
+        store.0.head(&location.dump_key()).await.unwrap().is_none(),
+        "no dump object"
+    );
+}
