@@ -71,6 +71,44 @@ async fn a_sweep_that_failed_halfway_is_completed_by_its_redelivery() {
     assert_eq!(live, 0);
 }
 
+/// Issue 14, section 1: a Google API that answers 429 and then 503 for a while. Every
+/// delivery meanwhile is told to retry (never dead-lettered), the environment stays
+/// `deleting`, and the first delivery after the API recovers finishes the teardown with a
+/// single successful removal.
+#[tokio::test]
+async fn an_api_answering_429_then_503_for_a_while_is_waited_out_by_redeliveries() {
+    let (stack, fake) = stack().await;
+    expired_with_preview(&stack, "busy").await;
+    let throttled = [Code::ResourceExhausted; 3]
+        .into_iter()
+        .chain([Code::Unavailable; 3]);
+    for code in throttled.clone() {
+        fake.fail_next_delete(code);
+    }
+    for (attempt, code) in throttled.enumerate() {
+        let err = stack
+            .teardown_env("t1", "busy")
+            .await
+            .expect_err("the API refuses");
+        assert!(
+            matches!(err.disposition(), Disposition::Retry { .. }),
+            "delivery {attempt} ({code:?}) must be retried: {err}"
+        );
+        assert_eq!(status(&stack, "busy").await.0, "deleting");
+    }
+    assert_eq!(
+        stack.teardown_env("t1", "busy").await.unwrap(),
+        Outcome::Done
+    );
+    gone(&stack.footprint("busy").await);
+    assert!(!fake.exists("env-busy"));
+    assert_eq!(
+        fake.deleted(),
+        vec!["env-busy".to_owned(); 7],
+        "one removal asked per delivery: six refused, one done"
+    );
+}
+
 #[tokio::test]
 async fn a_teardown_request_resumes_a_teardown_the_sweep_left_halfway() {
     let (stack, fake) = stack().await;
