@@ -80,9 +80,29 @@ fn missing_audience_for_a_production_push_is_refused() {
     assert_eq!(refused_field(&text), "service[env-provisioner].oidc");
 }
 
+/// Retries that end before a killed instance's claim expires would dead-letter what it was
+/// doing instead of resuming it (the fault suite's kill -9 left an environment half-made
+/// with the local stack's old 5 attempts over 15 s).
+#[test]
+fn retries_that_give_up_before_a_crashed_claim_expires_are_refused() {
+    let text =
+        read("local.toml").replace("max_delivery_attempts = 12", "max_delivery_attempts = 5");
+    assert_eq!(
+        refused_field(&text),
+        "service[env-provisioner].max_delivery_attempts"
+    );
+    let text =
+        read("local.toml").replace("max_delivery_attempts = 30", "max_delivery_attempts = 20");
+    assert_eq!(
+        refused_field(&text),
+        "service[backup-runner].max_delivery_attempts"
+    );
+}
+
 #[test]
 fn too_few_delivery_attempts_are_refused() {
-    let text = read("local.toml").replace("max_delivery_attempts = 5", "max_delivery_attempts = 4");
+    let text =
+        read("local.toml").replace("max_delivery_attempts = 12", "max_delivery_attempts = 4");
     assert_eq!(
         refused_field(&text),
         "service[env-provisioner].max_delivery_attempts"

@@ -77,6 +77,12 @@ pub const PUSH_AUTH_OFF_BEHIND_IAM: &str = "off-behind-iam";
 /// Default of `IDEMPOTENCY_RETENTION_DAYS`: longer than a topic's 31-day maximum retention.
 pub const DEFAULT_LEDGER_RETENTION_DAYS: u64 = 32;
 
+/// `DELIVERY_TIMEOUT_SECS` when unset.
+pub const DEFAULT_DELIVERY_TIMEOUT_SECS: u64 = 50;
+
+/// `IDEMPOTENCY_LEASE_SECS` when unset: the delivery timeout plus this.
+pub const LEASE_MARGIN_SECS: u64 = 30;
+
 /// Overrides of the managed server's address as clients see it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicAddress {
@@ -104,11 +110,15 @@ impl RuntimeConfig {
                 Some(on) => on,
                 None => database_url.is_some(),
             };
-        let delivery_timeout = Duration::from_secs(positive(env, "DELIVERY_TIMEOUT_SECS", 50)?);
+        let delivery_timeout = Duration::from_secs(positive(
+            env,
+            "DELIVERY_TIMEOUT_SECS",
+            DEFAULT_DELIVERY_TIMEOUT_SECS,
+        )?);
         let lease = Duration::from_secs(positive(
             env,
             "IDEMPOTENCY_LEASE_SECS",
-            delivery_timeout.as_secs() + 30,
+            delivery_timeout.as_secs() + LEASE_MARGIN_SECS,
         )?);
         if lease <= delivery_timeout {
             return Err(ConfigError::new(

@@ -5,6 +5,7 @@
 //! refuses an invalid file before anything touches the cloud.
 
 mod registry;
+mod retry_window;
 pub mod validate;
 
 use std::collections::BTreeMap;

@@ -155,6 +155,18 @@ impl Manifest {
                 "need 0 <= min_backoff_secs <= max_backoff_secs <= 600",
             ));
         }
+        if let Some(spec) = events::platform::service(&s.name) {
+            super::retry_window::check(
+                &at("max_delivery_attempts"),
+                spec,
+                self.mode,
+                (
+                    r.min_backoff_secs,
+                    r.max_backoff_secs,
+                    r.max_delivery_attempts,
+                ),
+            )?;
+        }
         if !(600..=7 * 24 * 3600).contains(&r.message_retention_secs) {
             return Err(invalid(
                 at("message_retention_secs"),
