@@ -4,7 +4,12 @@
 use crate::previews::{Deployment, PreviewSpec};
 use events::environment::EnvironmentRequested;
 use events::names::LoginSlot;
+use std::sync::Arc;
+
+use events::names::DbIdent;
 use events::Event;
+use shared::backends::databases::DatabaseAdmin;
+use shared::backends::secrets::SecretStore;
 use shared::credential::Credential;
 use shared::Ctx;
 
@@ -93,7 +98,8 @@ pub async fn create(
 }
 
 /// A fresh password for the `_a` login role, proven by a login, stored as the secret's first
-/// `current` version. Re-running it (after a crash) sets a new password and version.
+/// `current` version. Re-running it after a crash keeps the version an earlier attempt stored
+/// if it logs in; otherwise it sets a new password and version.
 async fn credentials(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), StepError> {
     let missing = |e: shared::MissingBackend| StepError {
         retryable: true,
@@ -104,6 +110,13 @@ async fn credentials(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), 
         ctx.secrets().map_err(missing)?,
     );
     let (name, user) = (&record.name, record.name.login_role(LoginSlot::A));
+    let secret = name.secret_id(record.tier);
+    if let Some(version) =
+        stored_credentials_that_log_in(db, secrets, secret.as_str(), &name.database(), &user)
+            .await?
+    {
+        return point_current_at(secrets, secret.as_str(), version).await;
+    }
     let password = shared::password::generate(config.password_length);
     db.set_password(&user, &password).await?;
     db.test_login(&name.database(), &user, &password).await?;
@@ -117,22 +130,58 @@ async fn credentials(ctx: &Ctx, config: &Config, record: &Record) -> Result<(), 
         sslmode: endpoint.sslmode,
     }
     .to_payload();
-    let secret = name.secret_id(record.tier);
     secrets
         .create_secret(secret.as_str(), &record.labels)
         .await?;
     let version = secrets.add_version(secret.as_str(), &payload).await?;
-    let info = secrets
-        .get_secret(secret.as_str())
-        .await?
-        .ok_or_else(|| StepError {
-            retryable: true,
-            reason: format!("secret {secret} vanished"),
-        })?;
+    point_current_at(secrets, secret.as_str(), version).await
+}
+
+/// The newest version of `secret` if an earlier attempt of this step stored it and its
+/// credentials for `user` on `database` still log in. A crash after the version was added
+/// (before or after `current` moved to it) is then resumed without a second version, whose
+/// new password would leave the first one stale.
+async fn stored_credentials_that_log_in(
+    db: &Arc<dyn DatabaseAdmin>,
+    secrets: &Arc<dyn SecretStore>,
+    secret: &str,
+    database: &DbIdent,
+    user: &DbIdent,
+) -> Result<Option<u64>, StepError> {
+    let Some(info) = secrets.get_secret(secret).await? else {
+        return Ok(None);
+    };
+    let Some(newest) = info.versions.iter().map(|v| v.version).max() else {
+        return Ok(None);
+    };
+    // Disabled, destroyed or unreadable: not usable, so a new version is made.
+    let Ok(payload) = secrets.access(secret, &newest.to_string()).await else {
+        return Ok(None);
+    };
+    let Ok(stored) = Credential::parse(&payload) else {
+        return Ok(None);
+    };
+    let ours = stored.database == database.as_str() && &stored.user == user;
+    let logs_in = ours
+        && db
+            .test_login(database, user, &stored.password)
+            .await
+            .is_ok();
+    Ok(logs_in.then_some(newest))
+}
+
+/// Moves `secret`'s `current` alias to `version`, keeping its other aliases.
+async fn point_current_at(
+    secrets: &Arc<dyn SecretStore>,
+    secret: &str,
+    version: u64,
+) -> Result<(), StepError> {
+    let info = secrets.get_secret(secret).await?.ok_or_else(|| StepError {
+        retryable: true,
+        reason: format!("secret {secret} vanished"),
+    })?;
     let mut aliases = info.aliases.clone();
     aliases.insert("current".into(), version);
-    secrets
-        .update_aliases(secret.as_str(), &aliases, &info.etag)
-        .await?;
+    secrets.update_aliases(secret, &aliases, &info.etag).await?;
     Ok(())
 }

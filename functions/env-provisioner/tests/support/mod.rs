@@ -237,7 +237,7 @@ impl Stack {
         .await
         .unwrap();
         let secrets: Vec<String> = sqlx::query_scalar(
-            "SELECT s.name || ':' || (s.labels - 'expires-at')::text || ':' || (SELECT count(*) FROM control.secret_aliases a WHERE a.secret = s.name) FROM control.secrets s WHERE s.name LIKE $1",
+            "SELECT s.name || ':' || (s.labels - 'expires-at')::text || ':' || (SELECT count(*) FROM control.secret_aliases a WHERE a.secret = s.name) || ' aliases:' || (SELECT count(*) FROM control.secret_versions v WHERE v.secret = s.name) || ' versions' FROM control.secrets s WHERE s.name LIKE $1",
         )
         .bind(format!("%-{name}-db-credentials"))
         .fetch_all(&self.control)
