@@ -82,17 +82,17 @@ fn missing_audience_for_a_production_push_is_refused() {
 
 /// Retries that end before a killed instance's claim expires would dead-letter what it was
 /// doing instead of resuming it (the fault suite's kill -9 left an environment half-made
-/// with the local stack's old 5 attempts over 15 s).
+/// with the local stack's old 5 attempts, over about 5 s).
 #[test]
 fn retries_that_give_up_before_a_crashed_claim_expires_are_refused() {
     let text =
-        read("local.toml").replace("max_delivery_attempts = 12", "max_delivery_attempts = 5");
+        read("local.toml").replace("max_delivery_attempts = 20", "max_delivery_attempts = 16");
     assert_eq!(
         refused_field(&text),
         "service[env-provisioner].max_delivery_attempts"
     );
     let text =
-        read("local.toml").replace("max_delivery_attempts = 30", "max_delivery_attempts = 20");
+        read("local.toml").replace("max_delivery_attempts = 40", "max_delivery_attempts = 35");
     assert_eq!(
         refused_field(&text),
         "service[backup-runner].max_delivery_attempts"
@@ -102,7 +102,7 @@ fn retries_that_give_up_before_a_crashed_claim_expires_are_refused() {
 #[test]
 fn too_few_delivery_attempts_are_refused() {
     let text =
-        read("local.toml").replace("max_delivery_attempts = 12", "max_delivery_attempts = 4");
+        read("local.toml").replace("max_delivery_attempts = 20", "max_delivery_attempts = 4");
     assert_eq!(
         refused_field(&text),
         "service[env-provisioner].max_delivery_attempts"

@@ -37,7 +37,7 @@ runtime_account = "{name}@p.iam.gserviceaccount.com"
 /// attempts itself, or the manifest is refused (tests/manifest.rs).
 fn enough_attempts(spec: &platform::ServiceSpec) -> &'static str {
     if spec.name == "backup-runner" {
-        "max_delivery_attempts = 10"
+        "max_delivery_attempts = 20"
     } else {
         ""
     }

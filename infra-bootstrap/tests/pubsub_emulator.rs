@@ -92,7 +92,7 @@ async fn apply_creates_everything_with_the_manifest_settings_and_is_idempotent()
     );
     assert_eq!(
         push.dead_letter,
-        Some(("secret-rotator-dead-letter".to_owned(), 5))
+        Some(("secret-rotator-dead-letter".to_owned(), 20))
     );
     assert_eq!(push.expiration_ttl_secs, None, "must never expire");
     assert_eq!(

@@ -107,7 +107,7 @@ impl SubscriptionSettings {
             max_delivery_attempts: self
                 .max_delivery_attempts
                 .or(base.max_delivery_attempts)
-                .unwrap_or(5),
+                .unwrap_or(10),
         }
     }
 }

@@ -14,18 +14,19 @@ use shared::config::{DEFAULT_DELIVERY_TIMEOUT_SECS, LEASE_MARGIN_SECS};
 use super::validate::{invalid, ManifestError};
 use super::Mode;
 
-/// The least time Pub/Sub keeps retrying a message before it dead-letters it: the backoffs
-/// between `attempts` attempts, each double the one before, from `min_backoff` up to
-/// `max_backoff` (Pub/Sub's exponential backoff; doubling is the assumption, its exact factor
-/// is not documented).
+/// The least time Pub/Sub keeps retrying a message before it dead-letters it: the sum of the
+/// backoffs between `attempts` attempts. Pub/Sub documents only "exponential backoff between
+/// min and max"; the formula is the emulator's (`MessageBacklog.computeBackoff` in
+/// cloud-pubsub-emulator 0.8.20): retry `k` waits `0.4·min + min·1.3^k·j`, `j` random in
+/// 0.6..1.0, at most `max`, with `min` raised to 1 s. The least value (`j` = 0.6) is used.
+/// Growth by 1.3 per retry, not 2: five attempts at 10..600 s give up after about 53 s.
 pub fn retry_window_secs(min_backoff: i64, max_backoff: i64, attempts: i32) -> i64 {
-    let mut backoff = min_backoff;
-    let mut window = 0;
-    for _ in 1..attempts {
-        window += backoff;
-        backoff = (backoff * 2).min(max_backoff);
-    }
-    window
+    let min = min_backoff.max(1) as f64;
+    let max = (max_backoff as f64).max(min);
+    let window: f64 = (0..attempts.saturating_sub(1))
+        .map(|k| (0.4 * min + min * 1.3_f64.powi(k) * 0.6).min(max))
+        .sum();
+    window.floor() as i64
 }
 
 /// How long a claim of `service`'s holds where `mode` runs it: the registry's
@@ -81,11 +82,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_window_doubles_up_to_the_maximum() {
-        assert_eq!(retry_window_secs(10, 600, 5), 10 + 20 + 40 + 80);
-        assert_eq!(retry_window_secs(1, 10, 5), 1 + 2 + 4 + 8);
-        assert_eq!(retry_window_secs(1, 10, 8), 1 + 2 + 4 + 8 + 10 + 10 + 10);
-        assert_eq!(retry_window_secs(0, 600, 100), 0);
+    fn the_window_grows_by_1_3_per_retry_up_to_the_maximum() {
+        // 10 + 11.8 + 14.14 + 17.18
+        assert_eq!(retry_window_secs(10, 600, 5), 53);
+        // min 1: 1 + 1.18 + 1.41 + 1.72
+        assert_eq!(retry_window_secs(1, 10, 5), 5);
+        // Capped: min 10, max 12 → 10 + 11.8 + 12 + 12
+        assert_eq!(retry_window_secs(10, 12, 5), 45);
+        // min 0 is raised to 1 s, as Pub/Sub's emulator does.
+        assert_eq!(retry_window_secs(0, 600, 3), 2);
         assert_eq!(retry_window_secs(10, 600, 1), 0);
     }
 
@@ -105,9 +110,10 @@ mod tests {
         let err = check(field, backups, Mode::Google, (10, 600, 5)).unwrap_err();
         let text = err.to_string();
         assert!(text.contains(field), "{text}");
-        assert!(text.contains("give up after 150 s"), "{text}");
+        assert!(text.contains("give up after 53 s"), "{text}");
         assert!(text.contains("1200 s"), "{text}");
-        assert!(text.contains("at least 8"), "{text}");
-        check(field, backups, Mode::Google, (10, 600, 8)).unwrap();
+        assert!(text.contains("at least 17"), "{text}");
+        check(field, backups, Mode::Google, (10, 600, 17)).unwrap();
+        check(field, backups, Mode::Google, (10, 600, 16)).unwrap_err();
     }
 }
