@@ -3,10 +3,17 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/groundskeeper/target
 # The service crates: every folder under functions/ (its name is its package and binary).
 SERVICES := $(shell scripts/services.sh)
-.PHONY: test lint fmt bench bench-services bench-backup bench-budget schemas demo fuzz fuzz-smoke
+.PHONY: test lint fmt bench bench-services bench-backup bench-budget schemas demo fuzz fuzz-smoke chaos
 
 test:        ## run every test against real local components
 	scripts/test.sh
+
+# The fault suite on the whole local stack, long variant (every crash point, PostgreSQL down
+# 30 s, the emulator restarted); `make test` runs its short variant. CHAOS_UPDATE=1 writes its
+# table into RELIABILITY.md.
+chaos:       ## faults on the whole local stack: every crash point, outages, emulator restart
+	UPDATE_RELIABILITY=$(CHAOS_UPDATE) cargo nextest run -p infra-bootstrap --test faults \
+	  --run-ignored only --no-capture
 
 demo:        ## build the services, start the local stack and take the tour (stays up)
 	cargo build $(addprefix -p ,$(SERVICES)) -p infra-bootstrap --bins

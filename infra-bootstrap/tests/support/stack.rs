@@ -2,7 +2,7 @@
 //! test's own; dropping it runs `local down`, then kills whatever is still alive.
 #![allow(clippy::unwrap_used, dead_code)] // test code: a panic is the failure report
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use infra_bootstrap::operator::local::group_is_alive;
@@ -14,6 +14,8 @@ pub struct Stack {
     pub state: StackState,
     /// Every process group the stack started (emulator, PostgreSQL, services, scheduler).
     pub pgids: Vec<u32>,
+    /// The `groundskeeper` it runs (the services are the binaries next to it).
+    exe: PathBuf,
 }
 
 impl Stack {
@@ -26,6 +28,12 @@ impl Stack {
     /// environment.
     pub fn up_with(args: &[&str], env: &[(&str, &str)]) -> Self {
         super::build::build_services();
+        Self::up_from(Path::new(env!("CARGO_BIN_EXE_groundskeeper")), args, env)
+    }
+
+    /// [`Stack::up_with`] run by the `groundskeeper` at `exe`, with the service binaries
+    /// next to it (already built).
+    pub fn up_from(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let root = tempfile::tempdir().unwrap();
         // PostgreSQL runs as the `postgres` user when we are root: it must reach the state dir.
         std::fs::set_permissions(
@@ -34,7 +42,7 @@ impl Stack {
         )
         .unwrap();
         let dir = root.path().join("state");
-        let mut command = command_in(&dir, &[&["local", "up", "--free-ports"], args].concat());
+        let mut command = command_in(exe, &dir, &[&["local", "up", "--free-ports"], args].concat());
         command.envs(env.iter().copied());
         let up = command.output().expect("run groundskeeper");
         assert!(up.status.success(), "local up: {}", text(&up.stderr));
@@ -52,12 +60,33 @@ impl Stack {
             dir,
             state,
             pgids,
+            exe: exe.to_owned(),
         }
     }
 
     /// Runs `groundskeeper ARGS` against this stack.
     pub fn cli(&self, args: &[&str]) -> Output {
-        cli_in(&self.dir, args)
+        command_in(&self.exe, &self.dir, args)
+            .output()
+            .expect("run groundskeeper")
+    }
+
+    /// Re-reads the state file after `local start` gave a component a new process group.
+    pub fn refresh(&mut self) {
+        self.state = StackState::read(&self.dir.join("stack.json"))
+            .unwrap()
+            .expect("a state file");
+        let now = self
+            .state
+            .processes
+            .values()
+            .copied()
+            .chain(self.state.services.values().filter_map(|s| s.pid));
+        for pgid in now.collect::<Vec<_>>() {
+            if !self.pgids.contains(&pgid) {
+                self.pgids.push(pgid);
+            }
+        }
     }
 
     /// Runs `groundskeeper ARGS`, which must succeed; returns its trimmed stdout.
@@ -94,12 +123,15 @@ impl Drop for Stack {
 }
 
 /// Runs `groundskeeper ARGS` with the stack in `dir`.
-pub fn cli_in(dir: &std::path::Path, args: &[&str]) -> Output {
-    command_in(dir, args).output().expect("run groundskeeper")
+pub fn cli_in(dir: &Path, args: &[&str]) -> Output {
+    let exe = Path::new(env!("CARGO_BIN_EXE_groundskeeper"));
+    command_in(exe, dir, args)
+        .output()
+        .expect("run groundskeeper")
 }
 
-fn command_in(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_groundskeeper"));
+fn command_in(exe: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(exe);
     command
         .args(args)
         .env_clear()

@@ -9,6 +9,7 @@
 
 mod components;
 mod down;
+mod lifecycle;
 mod plumbing;
 mod postgres;
 mod scheduler;
@@ -49,6 +50,17 @@ pub enum LocalCommand {
     },
     /// Stop every process of the stack and remove its state directory.
     Down,
+    /// Stop one component (a service, `postgres`, `pubsub-emulator`, `scheduler`); the rest
+    /// keeps running. For fault drills.
+    Stop { component: String },
+    /// Start one stopped or killed component again (a service as a new instance; the
+    /// emulator empty, with the plumbing applied again).
+    Start {
+        component: String,
+        /// A service's variable for this instance: `SERVICE:VAR=VALUE`, as for `up`.
+        #[arg(long = "set", value_name = "SERVICE:VAR=VALUE")]
+        set: Vec<String>,
+    },
     /// (internal) Run the manifest's scheduler jobs; `up` starts it as a child process.
     #[command(hide = true)]
     Scheduler {
@@ -110,6 +122,8 @@ pub async fn run(command: LocalCommand, out: Output) -> anyhow::Result<ExitCode>
         LocalCommand::Status => status::status(&dir, out).await,
         LocalCommand::Logs { service, follow } => status::logs(&dir, &service, follow).await,
         LocalCommand::Down => down::down(&dir),
+        LocalCommand::Stop { component } => lifecycle::stop(&dir, &component),
+        LocalCommand::Start { component, set } => lifecycle::start(&dir, &component, &set).await,
         LocalCommand::Scheduler {
             manifest,
             emulator_host,
