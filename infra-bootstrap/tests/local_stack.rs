@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use infra_bootstrap::operator::env::connection_url;
 use infra_bootstrap::operator::stack::StackState;
+use leaks::{assert_no_secret_leaked, has_url_with_password, password_of};
 use secrecy::ExposeSecret as _;
 use shared::backends::secrets::{LocalSecretStore, SecretStore};
 use sqlx::{Connection as _, PgConnection, PgPool};
-use leaks::{assert_no_secret_leaked, has_url_with_password, password_of};
 use stack::{text, Stack};
 
 /// Pulls (and acknowledges) everything that reaches `subscription` within `window`.

@@ -57,4 +57,3 @@ pub fn assert_no_secret_leaked(dir: &std::path::Path, passwords: &[String], outp
         }
     }
 }
-

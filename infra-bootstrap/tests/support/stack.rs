@@ -42,7 +42,11 @@ impl Stack {
         )
         .unwrap();
         let dir = root.path().join("state");
-        let mut command = command_in(exe, &dir, &[&["local", "up", "--free-ports"], args].concat());
+        let mut command = command_in(
+            exe,
+            &dir,
+            &[&["local", "up", "--free-ports"], args].concat(),
+        );
         command.envs(env.iter().copied());
         let up = command.output().expect("run groundskeeper");
         assert!(up.status.success(), "local up: {}", text(&up.stderr));

@@ -16,7 +16,13 @@ impl Tmpfs {
     /// Mounts `size` (`64m`) over `path`, or the reason it could not.
     pub fn mount(path: &Path, size: &str) -> Result<Self, String> {
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
             .arg(path)
             .output()
             .map_err(|e| format!("mount: {e}"))?;
