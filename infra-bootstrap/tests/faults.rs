@@ -127,7 +127,11 @@ impl Suite {
             .await
             .unwrap();
         let exe = crasher::exe_in(bins.path());
-        let stack = Stack::up_from(&exe, &[], &[]);
+        let sets: Vec<String> = events::platform::built()
+            .flat_map(|s| crasher::stack_sets(s.name))
+            .collect();
+        let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s.as_str()]).collect();
+        let stack = Stack::up_from(&exe, &args, &[]);
         // Before any object exists, so the store lives on it from the start.
         let tmpfs = tmpfs::Tmpfs::mount(&stack.dir.join("objects"), "64m");
         let state = &stack.state;
@@ -256,7 +260,8 @@ impl Suite {
         local_components::process::kill_group(pgid);
         let gone = local_components::process::wait_gone(pgid, Duration::from_secs(10));
         assert!(gone, "{service} survived SIGKILL");
-        crasher::groundskeeper(&self.exe, &self.stack.dir, &["local", "start", service]);
+        let sets = crasher::stack_sets(service);
+        crasher::start(&self.exe, &self.stack.dir, service, &sets);
     }
 
     /// Every password any version of `names`' secrets holds.

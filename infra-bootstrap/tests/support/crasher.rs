@@ -12,6 +12,17 @@ use infra_bootstrap::operator::local::group_is_alive;
 use infra_bootstrap::operator::stack::StackState;
 use shared::crash_point::CRASH_AT_VARIABLE;
 
+/// What every instance of `service` in the fault stack is started with: a 10 s delivery
+/// timeout and a 15 s idempotency lease (defaults 50 and 80), so that a killed instance's
+/// claims expire in seconds and recovery is not mostly waiting. The lease still outlasts the
+/// timeout, as the runtime requires.
+pub fn stack_sets(service: &str) -> Vec<String> {
+    vec![
+        format!("{service}:DELIVERY_TIMEOUT_SECS=10"),
+        format!("{service}:IDEMPOTENCY_LEASE_SECS=15"),
+    ]
+}
+
 /// `(subject, point)`.
 pub type Point = (String, String);
 
@@ -76,9 +87,18 @@ fn restart(exe: &Path, dir: &Path, service: &str, points: &[Point]) {
     }
     let armed: Vec<String> = points.iter().map(|(s, p)| format!("{s}@{p}")).collect();
     let set = format!("{service}:{CRASH_AT_VARIABLE}={}", armed.join(","));
-    let mut args = vec!["local", "start", service];
+    let mut sets = stack_sets(service);
     if !points.is_empty() {
-        args.extend(["--set", &set]);
+        sets.push(set);
+    }
+    start(exe, dir, service, &sets);
+}
+
+/// `local start SERVICE` with `sets`.
+pub fn start(exe: &Path, dir: &Path, service: &str, sets: &[String]) {
+    let mut args = vec!["local", "start", service];
+    for set in sets {
+        args.extend(["--set", set]);
     }
     groundskeeper(exe, dir, &args);
 }
