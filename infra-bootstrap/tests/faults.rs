@@ -300,7 +300,7 @@ fn period(months_ahead: u32) -> String {
     use chrono::{Datelike as _, Months};
     let now = chrono::Utc::now();
     let first = now.date_naive().with_day0(0).unwrap() + Months::new(months_ahead);
-    format!("{}T08:00:00Z", first)
+    format!("{first}T08:00:00Z")
 }
 
 /// Scenario: every armed crash point of env-provisioner and secret-rotator fires once (a
