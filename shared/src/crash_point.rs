@@ -55,7 +55,8 @@ pub fn parse_crash_at(value: &str) -> Vec<(String, String)> {
 fn armed_by_environment() -> &'static [(String, String)] {
     static FROM_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
     FROM_ENV.get_or_init(|| {
-        std::env::var(CRASH_AT_VARIABLE)
+        crate::env::Env::from_process()
+            .optional(CRASH_AT_VARIABLE)
             .map(|v| parse_crash_at(&v))
             .unwrap_or_default()
     })
@@ -131,7 +132,10 @@ mod tests {
     /// once unless that test started it).
     #[test]
     fn child_passing_a_crash_point() {
-        if std::env::var_os("CRASH_POINT_CHILD").is_none() {
+        if crate::env::Env::from_process()
+            .optional("CRASH_POINT_CHILD")
+            .is_none()
+        {
             return;
         }
         let _ = check("env-a", "database:before");
@@ -139,13 +143,13 @@ mod tests {
     }
 
     fn run_child(armed: &str) -> std::process::Output {
-        std::process::Command::new(std::env::current_exe().unwrap())
+        std::process::Command::new(std::env::current_exe().expect("the test binary"))
             .args(["crash_point::tests::child_passing_a_crash_point", "--exact"])
             .args(["--nocapture", "--test-threads=1"])
             .env("CRASH_POINT_CHILD", "1")
             .env(CRASH_AT_VARIABLE, armed)
             .output()
-            .unwrap()
+            .expect("run the child")
     }
 
     #[test]
