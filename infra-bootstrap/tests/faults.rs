@@ -324,13 +324,14 @@ async fn crash_points(suite: &mut Suite, variant: &Variant, names: &mut Vec<Stri
         .collect();
     let deadline = Instant::now() + variant.settle;
     let (exe, dir) = (suite.exe.clone(), suite.stack.dir.clone());
+    crasher::arm(&exe, &dir, "env-provisioner", &armed);
+    crasher::arm(&exe, &dir, "secret-rotator", &rotations);
     let crash_provisioner = {
         let (exe, dir) = (exe.clone(), dir.clone());
         tokio::task::spawn_blocking(move || {
             crasher::run(&exe, &dir, "env-provisioner", armed, deadline)
         })
     };
-    // The rotator is armed before any rotation is asked for.
     let crash_rotator = tokio::task::spawn_blocking(move || {
         crasher::run(&exe, &dir, "secret-rotator", rotations, deadline)
     });
@@ -481,11 +482,11 @@ async fn disk_full(suite: &mut Suite, variant: &Variant, names: &mut Vec<String>
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(
-        full,
-        "the backup never hit the full disk; see {}",
-        log.display()
-    );
+    if !full {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail = &text[before.min(text.len())..];
+        panic!("the backup never hit the full disk; backup-runner said:\n{tail}");
+    }
     tokio::time::sleep(variant.disk_full).await;
     suite.tmpfs.as_ref().unwrap().free();
     let scenario = format!(

@@ -35,13 +35,19 @@ pub struct Kills {
     pub missed: Vec<Point>,
 }
 
-/// Drives one service through `points`; blocks (run it on a blocking thread) until every
-/// point has fired or `deadline`, and leaves a clean instance running.
+/// Starts a new instance of `service` with `points` armed. Call it before publishing what
+/// should reach them: an event handled by the old instance never reaches a point.
+pub fn arm(exe: &Path, dir: &Path, service: &str, points: &[Point]) {
+    restart(exe, dir, service, points);
+}
+
+/// Drives one service, [armed](arm) with `points`, through them; blocks (run it on a
+/// blocking thread) until every point has fired or `deadline`, and leaves a clean instance
+/// running.
 pub fn run(exe: &Path, dir: &Path, service: &str, points: Vec<Point>, deadline: Instant) -> Kills {
     let log = dir.join("logs").join(format!("{service}.log"));
     let mut kills = Kills::default();
     let mut left = points;
-    restart(exe, dir, service, &left);
     while !left.is_empty() && Instant::now() < deadline {
         let pgid = pgid(dir, service);
         while group_is_alive(pgid) && Instant::now() < deadline {
