@@ -117,12 +117,32 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         if self.dir.exists() {
+            if std::thread::panicking() {
+                keep_logs(&self.dir);
+            }
             let _ = self.cli(&["local", "down"]);
         }
         // Only groups still alive: a stopped one's id may belong to someone else by now.
         for pgid in self.pgids.iter().filter(|p| group_is_alive(**p)) {
             local_components::process::kill_group(*pgid);
         }
+    }
+}
+
+/// A failed test's stack goes down with its temporary directory: its services' logs are
+/// copied out first, and where to is printed.
+fn keep_logs(dir: &Path) {
+    let kept =
+        std::env::temp_dir().join(format!("groundskeeper-failed-stack-{}", std::process::id()));
+    let logs = dir.join("logs");
+    let copied = std::fs::create_dir_all(&kept).is_ok()
+        && std::fs::read_dir(&logs).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .all(|e| std::fs::copy(e.path(), kept.join(e.file_name())).is_ok())
+        });
+    if copied {
+        eprintln!("the stack's logs are kept in {}", kept.display());
     }
 }
 
