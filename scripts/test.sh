@@ -21,11 +21,4 @@ fi
 packages=()
 while read -r service; do packages+=(-p "$service"); done < <(scripts/services.sh)
 cargo build --quiet "${packages[@]}" --bins
-# The same with the crash points' feature, as the fault suite (infra-bootstrap/tests/faults.rs)
-# builds them: the services whose Cargo.toml has a `fault-injection` feature.
-features=()
-while read -r manifest; do
-    features+=("$(basename "$(dirname "$manifest")")/fault-injection")
-done < <(grep -l '^fault-injection =' functions/*/Cargo.toml)
-cargo build --quiet "${packages[@]}" --bins --features "$(IFS=,; echo "${features[*]}")"
 exec cargo nextest run --workspace --no-fail-fast "$@"

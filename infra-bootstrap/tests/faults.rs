@@ -12,8 +12,8 @@
 //! Then every event is accounted for — done (its outcome event seen) or dead-lettered with
 //! a reason, else lost — and the state is checked: no duplicate side effect, no environment
 //! whose `current` credentials fail to log in, no half-made environment; and no secret in
-//! any log, dead letter or output. The CI variant samples the crash points and stops
-//! PostgreSQL for 5 s; `make chaos` runs the ignored long variant: every crash point, 30 s,
+//! any log, dead letter or output. The short variant (`make chaos-short`) samples the crash
+//! points and stops PostgreSQL for 5 s; the long one (`make chaos`): every crash point, 30 s,
 //! and the emulator restart. `UPDATE_RELIABILITY=1` writes the table into RELIABILITY.md.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -553,7 +553,10 @@ async fn run(variant: &Variant) {
     suite.stack.down_and_check();
 }
 
+/// Not in `make test`: after a kill the emulator has been seen to stop pushing to a
+/// subscription for minutes (RELIABILITY.md), so its duration is not bounded enough for CI.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "minutes, bounded only by the emulator's push: run by `make chaos-short`"]
 async fn the_stack_accounts_for_every_event_under_kills_and_a_database_outage() {
     run(&SHORT).await;
 }

@@ -12,14 +12,15 @@ use infra_bootstrap::operator::local::group_is_alive;
 use infra_bootstrap::operator::stack::StackState;
 use shared::crash_point::CRASH_AT_VARIABLE;
 
-/// What every instance of `service` in the fault stack is started with: a 10 s delivery
-/// timeout and a 15 s idempotency lease (defaults 50 and 80), so that a killed instance's
-/// claims expire in seconds and recovery is not mostly waiting. The lease still outlasts the
-/// timeout, as the runtime requires.
+/// What every instance of `service` in the fault stack is started with: a 5 s delivery
+/// timeout and a 6 s idempotency lease (defaults 50 and 80), so that a killed instance's
+/// claims expire within a few redeliveries: each redelivery refused meanwhile ("in flight
+/// elsewhere") is one more push failure the emulator answers by slowing down. The lease still
+/// outlasts the timeout, as the runtime requires, and every delivery here takes well under it.
 pub fn stack_sets(service: &str) -> Vec<String> {
     vec![
-        format!("{service}:DELIVERY_TIMEOUT_SECS=10"),
-        format!("{service}:IDEMPOTENCY_LEASE_SECS=15"),
+        format!("{service}:DELIVERY_TIMEOUT_SECS=5"),
+        format!("{service}:IDEMPOTENCY_LEASE_SECS=6"),
     ]
 }
 
