@@ -542,6 +542,10 @@ async fn run(variant: &Variant) {
         .collect();
     assert!(!passwords.is_empty(), "the scan has passwords to look for");
     leaks::assert_no_secret_leaked(&suite.stack.dir, &passwords, &outputs);
+    // Shown only now that they are known to hold no secret: what was dead-lettered and why.
+    for letter in &dead_letters {
+        println!("dead letter: {letter}");
+    }
     accounting::render(&rows, variant.name);
     for row in &rows {
         println!("{}", row.render());
