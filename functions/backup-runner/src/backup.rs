@@ -248,7 +248,7 @@ impl JobError {
         match self {
             Self::Upload(e) | Self::Manifest(e) => e.is_retryable(),
             Self::Dump(DumpError::Database(e)) => !is_permanent_database_error(e),
-            Self::Dump(DumpError::Sink(_)) => true,
+            Self::Dump(DumpError::Sink(_) | DumpError::ServerGone(_)) => true,
             Self::Dump(_) | Self::WindowClosed(_) | Self::Inconsistent(_) => false,
         }
     }

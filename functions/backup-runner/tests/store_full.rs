@@ -4,9 +4,10 @@
 //! runner reported "step dump: writing the dump: broken pipe".
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod support;
+
 use async_trait::async_trait;
 use backup_runner::backup::BackupJob;
-use backup_runner::dump::Target;
 use backup_runner::store::BackupLocation;
 use bytes::Bytes;
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -80,14 +81,7 @@ async fn a_store_that_fails_mid_dump_is_reported_as_the_upload_with_its_reason()
     .await
     .unwrap();
     conn.close().await.unwrap();
-    let target = Target {
-        host: "127.0.0.1".into(),
-        port: pg.port(),
-        user: "postgres".into(),
-        password: None,
-        database: url.rsplit('/').next().unwrap().into(),
-        session_role: None,
-    };
+    let target = support::target(&pg, url.rsplit('/').next().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = FullDisk(FileStore::new(dir.path().to_str().unwrap()).await.unwrap());
     let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();

@@ -31,6 +31,10 @@ pub enum DumpError {
     /// `pg_dump` succeeded but did not write a custom-format archive.
     #[error("pg_dump's output is not a custom-format archive (no PGDMP header)")]
     NotAnArchive,
+    /// `pg_dump` failed and the runner's own session on the server ended with it: the server
+    /// restarted or shut down, so the dump may pass on a retry.
+    #[error("{0} (the server ended the runner's own session too: it restarted or shut down)")]
+    ServerGone(Box<DumpError>),
     /// The sink refused the bytes.
     #[error("writing the dump: {0}")]
     Sink(#[source] std::io::Error),

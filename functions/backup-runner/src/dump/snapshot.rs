@@ -116,19 +116,25 @@ impl Snapshot {
         let Self { conn, id, .. } = &mut self;
         let (dumped, counted) =
             tokio::join!(run_pg_dump(pg_dump, target, id, sink), count_rows(conn));
-        let summary = dumped?;
+        let summary = match dumped {
+            Ok(summary) => summary,
+            Err(failure) => return Err(explain(conn, failure).await),
+        };
         self.row_counts = counted?;
         self.finish(pg_dump, summary).await
     }
 
     /// Runs `pg_dump` on this snapshot into `sink`, then ends the transaction.
     pub async fn dump<W: AsyncWrite + Unpin>(
-        self,
+        mut self,
         pg_dump: &PgDump,
         target: &Target,
         sink: &mut W,
     ) -> Result<DumpReport, DumpError> {
-        let summary = run_pg_dump(pg_dump, target, &self.id, sink).await?;
+        let summary = match run_pg_dump(pg_dump, target, &self.id, sink).await {
+            Ok(summary) => summary,
+            Err(failure) => return Err(explain(&mut self.conn, failure).await),
+        };
         self.finish(pg_dump, summary).await
     }
 
@@ -148,5 +154,24 @@ impl Snapshot {
             server_version: self.server_version_num,
             row_counts: self.row_counts,
         })
+    }
+}
+
+/// pg_dump's failure as it is, or as [`DumpError::ServerGone`] when this snapshot's own
+/// session is gone too. Asked of the server rather than read from pg_dump's words: a restart
+/// or shutdown ends every session, a refusal aimed at pg_dump (a permission, a lock) does not.
+async fn explain(conn: &mut PgConnection, failure: DumpError) -> DumpError {
+    if !matches!(failure, DumpError::PgDumpFailed { .. }) {
+        return failure;
+    }
+    let ping = sqlx::query("SELECT 1").execute(&mut *conn);
+    let alive = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), ping).await,
+        Ok(Ok(_))
+    );
+    if alive {
+        failure
+    } else {
+        DumpError::ServerGone(Box::new(failure))
     }
 }
