@@ -76,19 +76,30 @@ impl Rotor<'_> {
         Ok((base, target))
     }
 
-    /// **create**, part one: disables versions a crashed attempt added but never recorded
-    /// (they were never tested, so never promoted), then adds the new credential as a fresh
-    /// version. The caller records it before anything else happens to it.
+    /// **create**, part one: the new credential as a version of its own. A version a crashed
+    /// attempt added but never recorded (never aliased, never set, never tested) is adopted
+    /// when it is the newest and for `target`, so a resumed rotation adds no second version;
+    /// any other such version is disabled. The caller records the result before anything else
+    /// happens to it.
     pub async fn add_pending(&self, base: u64, target: &DbIdent) -> Result<u64, StepError> {
         let info = self.info().await?;
         let current = info.alias("current");
-        let orphans: Vec<u64> = info
+        let mut orphans: Vec<u64> = info
             .versions
             .iter()
             .filter(|v| v.version > base && v.state == VersionState::Enabled)
             .map(|v| v.version)
             .filter(|v| Some(*v) != current)
             .collect();
+        orphans.sort_unstable();
+        let from = self.read(base).await?;
+        let adopted = match orphans.last() {
+            Some(&newest) if self.is_new_credential_of(newest, &from, target).await => {
+                orphans.pop();
+                Some(newest)
+            }
+            _ => None,
+        };
         for orphan in orphans {
             self.secrets.disable_version(self.secret, orphan).await?;
             tracing::info!(
@@ -97,7 +108,15 @@ impl Rotor<'_> {
                 "disabled an orphaned version"
             );
         }
-        let new = self.read(base).await?.with(
+        if let Some(version) = adopted {
+            tracing::info!(
+                secret = self.secret,
+                version,
+                "adopted the version a crashed attempt added"
+            );
+            return Ok(version);
+        }
+        let new = from.with(
             target.clone(),
             shared::password::generate(self.config.password_length),
         );
@@ -105,6 +124,22 @@ impl Rotor<'_> {
             .secrets
             .add_version(self.secret, &new.to_payload())
             .await?)
+    }
+
+    /// Whether `version` holds what this step would add: `from`'s server and database, for
+    /// `target`.
+    async fn is_new_credential_of(
+        &self,
+        version: u64,
+        from: &Credential,
+        target: &DbIdent,
+    ) -> bool {
+        self.read(version).await.is_ok_and(|c| {
+            c.user == *target
+                && c.host == from.host
+                && c.port == from.port
+                && c.database == from.database
+        })
     }
 
     /// **create**, part two: alias `pending` → the recorded new version.
