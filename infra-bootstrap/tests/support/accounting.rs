@@ -240,6 +240,7 @@ pub async fn connect(secrets: &LocalSecretStore, name: &str) -> anyhow::Result<P
 /// `UPDATE_RELIABILITY=1`, else nothing (the rows vary with timing: the table is a record of
 /// a run, not a golden file).
 pub fn render(rows: &[Row], variant: &str) {
+    #[allow(clippy::disallowed_methods)] // test harness switch, not service configuration
     if std::env::var("UPDATE_RELIABILITY").as_deref() != Ok("1") {
         return;
     }
