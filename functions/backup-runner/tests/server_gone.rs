@@ -6,10 +6,7 @@
 
 mod support;
 
-use backup_runner::backup::{BackupJob, JobError};
-use backup_runner::store::BackupLocation;
-use chrono::{TimeDelta, TimeZone, Utc};
-use events::Tier;
+use backup_runner::backup::JobError;
 use shared::backends::object_store::FileStore;
 use sqlx::{Connection, PgConnection};
 use testbed::Postgres;
@@ -19,32 +16,11 @@ use testbed::Postgres;
 /// restart does. Returns how the backup failed.
 async fn backup_interrupted(everyone: bool) -> JobError {
     let pg = Postgres::start().await;
-    let url = pg.fresh_database().await;
-    let name = url.rsplit('/').next().unwrap().to_owned();
-    let mut conn = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(
-        "CREATE TABLE noise AS SELECT md5(random()::text) AS a, md5(random()::text) AS b \
-         FROM generate_series(1, 1000000)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    let target = support::target(&pg, &name);
+    let target = support::noisy(&pg, 1_000_000).await;
+    let name = target.database.clone();
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().to_str().unwrap()).await.unwrap();
-    let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
-    let location =
-        BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
-    let job = BackupJob {
-        store: &store,
-        location,
-        target: &target,
-        pg_dump: None,
-        tier: Tier::Dev,
-        window_id: "w".into(),
-        deadline: Utc::now() + TimeDelta::hours(1),
-    };
+    let job = support::job(&store, &target);
     let mut admin = PgConnection::connect(&pg.admin_url()).await.unwrap();
     let interrupt = async {
         loop {

@@ -7,13 +7,8 @@
 mod support;
 
 use async_trait::async_trait;
-use backup_runner::backup::BackupJob;
-use backup_runner::store::BackupLocation;
 use bytes::Bytes;
-use chrono::{TimeDelta, TimeZone, Utc};
-use events::Tier;
 use shared::backends::object_store::{ByteReader, FileStore, ObjectMeta, ObjectStore, StoreError};
-use sqlx::{Connection, PgConnection};
 use testbed::Postgres;
 use tokio::io::AsyncReadExt;
 
@@ -70,39 +65,23 @@ impl ObjectStore for FullDisk {
 #[tokio::test]
 async fn a_store_that_fails_mid_dump_is_reported_as_the_upload_with_its_reason() {
     let pg = Postgres::start().await;
-    let url = pg.fresh_database().await;
-    let mut conn = PgConnection::connect(&url).await.unwrap();
     // Incompressible rows, so the dump is well past the store's 64 KiB.
-    sqlx::query(
-        "CREATE TABLE noise AS SELECT md5(random()::text) AS a, md5(random()::text) AS b \
-         FROM generate_series(1, 20000)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    let target = support::target(&pg, url.rsplit('/').next().unwrap());
+    let target = support::noisy(&pg, 20_000).await;
     let dir = tempfile::tempdir().unwrap();
     let store = FullDisk(FileStore::new(dir.path().to_str().unwrap()).await.unwrap());
-    let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
-    let location =
-        BackupLocation::for_window("pr-7".parse().unwrap(), "app_db".parse().unwrap(), window);
-    let job = BackupJob {
-        store: &store,
-        location: location.clone(),
-        target: &target,
-        pg_dump: None,
-        tier: Tier::Dev,
-        window_id: "w".into(),
-        deadline: Utc::now() + TimeDelta::hours(1),
-    };
+    let job = support::job(&store, &target);
 
     let err = job.run().await.expect_err("the store refused the dump");
 
     assert_eq!(err.step(), "upload", "{err}");
     assert!(err.to_string().contains(NO_SPACE), "{err}");
     assert!(
-        store.0.head(&location.dump_key()).await.unwrap().is_none(),
+        store
+            .0
+            .head(&job.location.dump_key())
+            .await
+            .unwrap()
+            .is_none(),
         "no dump object"
     );
 }

@@ -1,12 +1,11 @@
 //! Each step's side effect: what `environment.requested` creates, one step at a time. Every
 //! step may run again after a crash and must then end as if it had run once.
 
-use crate::previews::{Deployment, PreviewSpec};
-use events::environment::EnvironmentRequested;
-use events::names::LoginSlot;
 use std::sync::Arc;
 
-use events::names::DbIdent;
+use crate::previews::{Deployment, PreviewSpec};
+use events::environment::EnvironmentRequested;
+use events::names::{DbIdent, LoginSlot};
 use events::Event;
 use shared::backends::databases::DatabaseAdmin;
 use shared::backends::secrets::SecretStore;

@@ -3,11 +3,13 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+use backup_runner::backup::BackupJob;
 use backup_runner::dump::{dump_database, Target};
 use backup_runner::manifest::Manifest;
 use backup_runner::store::BackupLocation;
-use chrono::{TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
 use events::Tier;
+use shared::backends::object_store::ObjectStore;
 use sqlx::{Connection, PgConnection};
 use testbed::Postgres;
 
@@ -49,6 +51,41 @@ pub async fn seeded(pg: &Postgres) -> Target {
     }
     conn.close().await.unwrap();
     target(pg, url.rsplit('/').next().unwrap())
+}
+
+/// A fresh database holding `rows` incompressible rows (two md5 columns, ~66 bytes a row), so
+/// that its dump is large and takes a while.
+pub async fn noisy(pg: &Postgres, rows: u32) -> Target {
+    let url = pg.fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE noise AS SELECT md5(random()::text) AS a, md5(random()::text) AS b \
+         FROM generate_series(1, $1)",
+    )
+    .bind(i64::from(rows))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    target(pg, url.rsplit('/').next().unwrap())
+}
+
+/// The backup of `target` into `store` for the 2026-03-07 window, due within the hour.
+pub fn job<'a>(store: &'a dyn ObjectStore, target: &'a Target) -> BackupJob<'a> {
+    let window = Utc.with_ymd_and_hms(2026, 3, 7, 3, 0, 0).unwrap();
+    BackupJob {
+        store,
+        location: BackupLocation::for_window(
+            "pr-7".parse().unwrap(),
+            "app_db".parse().unwrap(),
+            window,
+        ),
+        target,
+        pg_dump: None,
+        tier: Tier::Dev,
+        window_id: "w".into(),
+        deadline: Utc::now() + TimeDelta::hours(1),
+    }
 }
 
 /// The manifest keys of [`seeded`]'s tables and their counts.
