@@ -27,6 +27,8 @@ mod crasher;
 mod fault_bins;
 #[path = "support/leaks.rs"]
 mod leaks;
+#[path = "support/nudger.rs"]
+mod nudger;
 #[path = "support/outcomes.rs"]
 mod outcomes;
 #[path = "support/stack.rs"]
@@ -115,6 +117,8 @@ struct Suite {
     control: PgPool,
     admin: PgPool,
     collector: outcomes::Collector,
+    /// Restarts the emulator's redelivery when it stalls (its defect: see the module).
+    nudger: nudger::Nudger,
     /// Everything the CLI printed (scanned for secrets).
     outputs: Vec<String>,
     /// Secret versions each environment should have (1, plus one per rotation).
@@ -144,6 +148,11 @@ impl Suite {
             .collect();
         let collector =
             outcomes::Collector::start(&state.pubsub_emulator_host, &state.project, subscriptions);
+        let nudger = nudger::Nudger::start(
+            &state.pubsub_emulator_host,
+            &state.project,
+            collector.counter(),
+        );
         Self {
             tmpfs,
             stack,
@@ -152,6 +161,7 @@ impl Suite {
             control,
             admin,
             collector,
+            nudger,
             outputs: Vec::new(),
             versions: BTreeMap::new(),
         }
@@ -252,6 +262,20 @@ impl Suite {
         }
     }
 
+    /// [`Suite::settle`] for a scenario's row, which says how often the emulator's
+    /// redelivery had to be nudged since the scenario began (`nudges` then).
+    async fn settle_since(
+        &self,
+        nudges: usize,
+        scenario: &str,
+        sent: &[Sent],
+        deadline: Instant,
+    ) -> Row {
+        let mut row = self.settle(scenario, sent, deadline).await;
+        row.scenario += &nudger::note(self.nudger.nudges() - nudges);
+        row
+    }
+
     /// SIGKILLs a service's whole group at whatever moment it is in, then starts a new
     /// instance.
     fn kill_and_restart(&mut self, service: &str) {
@@ -308,6 +332,7 @@ fn period(months_ahead: u32) -> String {
 /// rotations, a backup and a budget notification; backup-runner and budget-guard are
 /// SIGKILLed while their events are in flight.
 async fn crash_points(suite: &mut Suite, variant: &Variant, names: &mut Vec<String>) -> Row {
+    let nudges = suite.nudger.nudges();
     let provisioner = provisioner_points(variant.all_points);
     let rotator = rotator_points(variant.all_points);
     let env_for = |i: usize| format!("k{i}");
@@ -379,11 +404,12 @@ async fn crash_points(suite: &mut Suite, variant: &Variant, names: &mut Vec<Stri
         provisioner_kills.fired.len(),
         rotator_kills.fired.len()
     );
-    suite.settle(&scenario, &sent, deadline).await
+    suite.settle_since(nudges, &scenario, &sent, deadline).await
 }
 
 /// Scenario: PostgreSQL stopped right after a burst is published, for `down`, then started.
 async fn postgres_stopped(suite: &mut Suite, variant: &Variant, names: &mut Vec<String>) -> Row {
+    let nudges = suite.nudger.nudges();
     let ready: Vec<String> = (0..3).map(|i| format!("p{i}")).collect();
     let mut sent = Vec::new();
     for name in &ready {
@@ -411,7 +437,7 @@ async fn postgres_stopped(suite: &mut Suite, variant: &Variant, names: &mut Vec<
         variant.postgres_down.as_secs()
     );
     let deadline = Instant::now() + variant.settle;
-    suite.settle(&scenario, &sent, deadline).await
+    suite.settle_since(nudges, &scenario, &sent, deadline).await
 }
 
 /// Scenario: the emulator restarted mid-burst. It keeps messages in memory only, so what was
@@ -419,6 +445,7 @@ async fn postgres_stopped(suite: &mut Suite, variant: &Variant, names: &mut Vec<
 /// (`local start pubsub-emulator` runs the bootstrap) and sends again what has no outcome —
 /// safe because every handler is idempotent. The row counts what was re-sent.
 async fn emulator_restarted(suite: &mut Suite, variant: &Variant, names: &mut Vec<String>) -> Row {
+    let nudges = suite.nudger.nudges();
     let mut sent = Vec::new();
     for i in 0..6 {
         let name = format!("e{i}");
@@ -446,12 +473,13 @@ async fn emulator_restarted(suite: &mut Suite, variant: &Variant, names: &mut Ve
     let scenario = format!(
         "Pub/Sub emulator restarted mid-burst ({resent} in flight lost with it, sent again)"
     );
-    suite.settle(&scenario, &sent, deadline).await
+    suite.settle_since(nudges, &scenario, &sent, deadline).await
 }
 
 /// Scenario: the object store's disk fills up while a backup writes its dump (a real tmpfs
 /// of 64 MiB, filled but for 256 KiB), stays full for a while, then has room again.
 async fn disk_full(suite: &mut Suite, variant: &Variant, names: &mut Vec<String>) -> Row {
+    let nudges = suite.nudger.nudges();
     let name = "d0".to_owned();
     let mut sent = vec![suite.request(&name)];
     names.push(name.clone());
@@ -495,7 +523,7 @@ async fn disk_full(suite: &mut Suite, variant: &Variant, names: &mut Vec<String>
         filled >> 20
     );
     let deadline = Instant::now() + variant.settle;
-    suite.settle(&scenario, &sent, deadline).await
+    suite.settle_since(nudges, &scenario, &sent, deadline).await
 }
 
 async fn run(variant: &Variant) {

@@ -72,6 +72,12 @@ impl Collector {
     pub fn seen(&self) -> Vec<Pulled> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// How many messages have been pulled so far, readable from another task.
+    pub fn counter(&self) -> impl Fn() -> usize + Send + 'static {
+        let seen = self.seen.clone();
+        move || seen.lock().unwrap().len()
+    }
 }
 
 impl Drop for Collector {
