@@ -6,6 +6,7 @@ use events::downscale::{ScaleAction, ScaledTarget, SkippedTarget};
 use events::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 use events::Tier;
 use serde_json::Value;
+use shared::crash_point::{self, Injected};
 
 use crate::backends::{BackendError, Change};
 use crate::decide::Level;
@@ -37,6 +38,24 @@ pub struct LevelRun<'a> {
     pub change: Change,
 }
 
+/// Why one resource stopped the level: its backend, or a test's crash point.
+enum Stopped {
+    Backend(BackendError),
+    Crash(Injected),
+}
+
+impl From<BackendError> for Stopped {
+    fn from(e: BackendError) -> Self {
+        Self::Backend(e)
+    }
+}
+
+impl From<Injected> for Stopped {
+    fn from(crash: Injected) -> Self {
+        Self::Crash(crash)
+    }
+}
+
 /// How one resource ended.
 enum Outcome {
     Changed(ScaledTarget),
@@ -58,7 +77,8 @@ impl LevelRun<'_> {
                     name: target.name.clone(),
                     reason,
                 }),
-                Err(e) if e.is_retryable() => {
+                Err(Stopped::Crash(crash)) => return Err(crash.into()),
+                Err(Stopped::Backend(e)) if e.is_retryable() => {
                     return Err(transient(
                         &self.period.budget.to_string(),
                         GuardStep::Apply,
@@ -66,7 +86,7 @@ impl LevelRun<'_> {
                     ))
                 }
                 // For good (refused, failed operation): reported, the others go on.
-                Err(e) => applied.skipped.push(SkippedTarget {
+                Err(Stopped::Backend(e)) => applied.skipped.push(SkippedTarget {
                     kind: target.backend.kind(),
                     name: target.name.clone(),
                     reason: e.to_string(),
@@ -76,7 +96,7 @@ impl LevelRun<'_> {
         Ok(applied)
     }
 
-    async fn one(&self, target: &Target) -> Result<Outcome, BackendError> {
+    async fn one(&self, target: &Target) -> Result<Outcome, Stopped> {
         let backend = &target.backend;
         let current = match touchable(target, self.scope).await? {
             Ok(current) => current,
@@ -102,6 +122,8 @@ impl LevelRun<'_> {
             // Resumed (or left as found) in this period: not suspended again until the next.
             _ => return Ok(Outcome::Untouched),
         };
+        let budget = self.period.budget.budget_id.as_str();
+        crash_point::at(budget, GuardStep::Apply, "before")?;
         let after = match backend.apply(&target.name, &expected, &self.change).await {
             Ok(after) => after,
             Err(BackendError::Skipped { reason, .. }) => return Ok(Outcome::Skipped(reason)),
@@ -110,8 +132,9 @@ impl LevelRun<'_> {
                     "changed by someone else since it was recorded (now {found}); left as found"
                 )))
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
+        crash_point::at(budget, GuardStep::Apply, "after")?;
         if after == expected && !done_before {
             // Nothing for this level to change (a Cloud SQL instance at cap, a database
             // suspended at cap and again at stop).

@@ -8,6 +8,7 @@ pub mod config;
 pub mod decide;
 mod dry_run;
 mod error;
+pub mod fault;
 mod guard;
 pub mod journal;
 mod level;

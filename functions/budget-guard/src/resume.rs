@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use events::downscale::{DownscaleResumed, ScaleAction, ScaledTarget};
 use events::OutgoingEvent;
 use serde_json::Value;
-use shared::Ctx;
+use shared::{crash_point, Ctx};
 
 use crate::backends::{BackendError, Restored};
 use crate::config::BudgetKey;
@@ -60,6 +60,7 @@ pub async fn resume(
         };
         // Each resource with what happened to it, and why it was left as found.
         let mut done: Vec<(&ResourceRecord, ScaledTarget, Option<String>)> = Vec::new();
+        crash_point::at(&budget.budget_id, GuardStep::Restore, "before")?;
         for record in &records {
             let Some(backend) = scope.backend(&record.resource.kind) else {
                 tracing::error!(
@@ -97,6 +98,7 @@ pub async fn resume(
             };
             done.push((record, target, conflict));
         }
+        crash_point::at(&budget.budget_id, GuardStep::Restore, "after")?;
         if done.is_empty() {
             continue;
         }

@@ -20,21 +20,6 @@ use stack::{
 const P1: &str = "2026-09-01";
 const P2: &str = "2026-10-01";
 
-fn dev() -> std::collections::HashMap<String, String> {
-    labels(&[("managed-by", "groundskeeper"), ("tier", "dev")])
-}
-
-/// Two Cloud Run services (one with non-default scaling), a Cloud SQL instance and an
-/// environment's database, all of the dev tier.
-async fn dev_fleet(stack: &Stack) -> String {
-    stack.run.add("env-a", 2, 10, dev());
-    stack.run.add("env-b", 0, 0, dev());
-    stack
-        .sql
-        .add("dev-db", SqlActivationPolicy::Always, dev(), None);
-    stack.ready_environment("pr-1", "dev").await
-}
-
 fn is_done(d: &Decision) -> bool {
     matches!(
         d,
@@ -46,7 +31,7 @@ fn is_done(d: &Decision) -> bool {
 async fn thirty_notifications_over_two_periods_give_one_notify_cap_stop_and_resume_and_restore_exactly(
 ) {
     let stack = Stack::start(&[]).await;
-    let db = dev_fleet(&stack).await;
+    let db = stack.dev_fleet().await;
     // (delivery id, period, cost of 100): repeats, redeliveries (same id), late and lower
     // figures, a jump, then the next period with late notifications of the first.
     let sequence = [
@@ -226,7 +211,7 @@ async fn an_adversarial_mix_of_resources_sees_zero_changes() {
 #[tokio::test]
 async fn forged_notifications_change_nothing_and_are_dead_lettered_with_the_reason() {
     let stack = Stack::start(&[]).await;
-    let db = dev_fleet(&stack).await;
+    let db = stack.dev_fleet().await;
     for (id, account, budget) in [
         ("forged-budget", ACCOUNT, "not-a-budget"),
         ("forged-account", "999999-999999-999999", DEV_BUDGET),
@@ -251,7 +236,7 @@ async fn forged_notifications_change_nothing_and_are_dead_lettered_with_the_reas
 #[tokio::test]
 async fn googles_test_message_and_the_doctor_probe_are_acked_without_action() {
     let stack = Stack::start(&[]).await;
-    dev_fleet(&stack).await;
+    stack.dev_fleet().await;
     let google = json!({"budgetDisplayName": "name-of-budget", "alertThresholdExceeded": 1.0,
         "costAmount": 100.01, "costIntervalStart": "2019-01-01T00:00:00Z", "budgetAmount": 100.00,
         "budgetAmountType": "SPECIFIED_AMOUNT", "currencyCode": "USD"});
@@ -292,7 +277,7 @@ async fn bad_amounts_are_dead_lettered_naming_the_field() {
 #[tokio::test]
 async fn fifty_concurrent_duplicates_of_a_crossing_apply_it_once() {
     let stack = Stack::start(&[]).await;
-    let db = dev_fleet(&stack).await;
+    let db = stack.dev_fleet().await;
     // Five redeliveries of one message and 45 re-publications (new ids), all at once.
     let ids: Vec<String> = (0..50)
         .map(|i| {
@@ -328,7 +313,7 @@ async fn fifty_concurrent_duplicates_of_a_crossing_apply_it_once() {
 #[tokio::test]
 async fn an_outage_half_way_through_a_level_resumes_on_redelivery_without_a_second_write() {
     let stack = Stack::start(&[]).await;
-    dev_fleet(&stack).await;
+    stack.dev_fleet().await;
     let env_b = format!("{}/services/env-b", stack::fleet::LOCATION);
     stack.run.failing.lock().unwrap().insert(env_b, 1);
     let first = stack.notify("crossing", P1, 85.0).await;
@@ -360,7 +345,7 @@ async fn an_outage_half_way_through_a_level_resumes_on_redelivery_without_a_seco
 #[tokio::test]
 async fn a_person_resumes_early_and_nothing_more_is_applied_that_period() {
     let stack = Stack::start(&[]).await;
-    let db = dev_fleet(&stack).await;
+    let db = stack.dev_fleet().await;
     assert!(is_done(&stack.notify("cap", P1, 85.0).await));
     let resume = testbed::raw_event(
         "r1",
@@ -396,7 +381,7 @@ async fn a_person_resumes_early_and_nothing_more_is_applied_that_period() {
 #[tokio::test]
 async fn a_resource_changed_while_suspended_is_left_as_found_and_reported() {
     let stack = Stack::start(&[]).await;
-    dev_fleet(&stack).await;
+    stack.dev_fleet().await;
     assert!(is_done(&stack.notify("cap", P1, 85.0).await));
     stack.run.set_scaling("env-a", 1, 5);
     assert!(is_done(&stack.notify("next", P2, 1.0).await));
@@ -416,7 +401,7 @@ async fn a_resource_changed_while_suspended_is_left_as_found_and_reported() {
 #[tokio::test]
 async fn a_dry_run_plans_without_changing_anything() {
     let stack = Stack::start(&[("DRY_RUN", "true")]).await;
-    let db = dev_fleet(&stack).await;
+    let db = stack.dev_fleet().await;
     let decision = stack.notify("over", P1, 120.0).await;
     assert!(
         matches!(decision, Decision::Ignored(ref why) if why.contains("dry run") && why.contains("would change 4")),
@@ -434,7 +419,7 @@ async fn a_dry_run_plans_without_changing_anything() {
 #[tokio::test]
 async fn a_period_starting_in_the_future_is_dead_lettered_and_does_not_silence_the_budget() {
     let stack = Stack::start(&[]).await;
-    dev_fleet(&stack).await;
+    stack.dev_fleet().await;
     let decision = stack.notify("future", "2999-01-01", 1.0).await;
     let Decision::Rejected { reason, .. } = decision else {
         panic!("{decision:?}");

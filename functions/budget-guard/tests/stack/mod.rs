@@ -150,6 +150,21 @@ impl Stack {
         self.published.messages_to(DEAD_LETTERS)
     }
 
+    /// Two Cloud Run services (one with non-default scaling), a Cloud SQL instance and an
+    /// environment's database, all of the dev tier; returns the database's name.
+    pub async fn dev_fleet(&self) -> String {
+        let dev = || fleet::labels(&[("managed-by", "groundskeeper"), ("tier", "dev")]);
+        self.run.add("env-a", 2, 10, dev());
+        self.run.add("env-b", 0, 0, dev());
+        self.sql.add(
+            "dev-db",
+            google_cloud_sql_v1::model::settings::SqlActivationPolicy::Always,
+            dev(),
+            None,
+        );
+        self.ready_environment("pr-1", "dev").await
+    }
+
     /// An environment as env-provisioner leaves a ready one: its database on the managed
     /// server and its row in the control database.
     pub async fn ready_environment(&self, name: &str, tier: &str) -> String {
