@@ -14,8 +14,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use events::Tier;
 use shared::backends::object_store::{ObjectStore, StoreError};
+use shared::crash_point::{self, Injected};
 
 use crate::dump::{discover_pg_dumps, select_pg_dump, DumpError, DumpReport, Snapshot, Target};
+use crate::error::BackupStep;
 use crate::manifest::Manifest;
 use crate::pending::PendingBackup;
 use crate::store::{gated_pipe, BackupLocation};
@@ -42,6 +44,16 @@ pub enum JobError {
     /// The stored objects contradict each other (e.g. a dump without a pending record).
     #[error("{0}")]
     Inconsistent(String),
+    /// A test's crash point (`fault.rs`); without the `fault-injection` feature there is
+    /// none.
+    #[error("crash point {0:?}")]
+    Crashed(Injected),
+}
+
+impl From<Injected> for JobError {
+    fn from(crash: Injected) -> Self {
+        Self::Crashed(crash)
+    }
 }
 
 impl JobError {
@@ -50,7 +62,7 @@ impl JobError {
         match self {
             Self::Dump(_) => "dump",
             Self::Upload(_) => "upload",
-            Self::Manifest(_) | Self::Inconsistent(_) => "manifest",
+            Self::Manifest(_) | Self::Inconsistent(_) | Self::Crashed(_) => "manifest",
             Self::WindowClosed(_) => "window",
         }
     }
@@ -108,7 +120,10 @@ impl BackupJob<'_> {
         let report = if self.exists(&dump_key).await? {
             self.report_of_stored_dump(&dump_key).await?
         } else {
-            self.dump(&dump_key).await?
+            let report = self.dump(&dump_key).await?;
+            let environment = self.location.environment.as_str();
+            crash_point::at(environment, BackupStep::Upload, "after")?;
+            report
         };
         let started_at = report.1;
         let manifest = Manifest::new(
@@ -248,7 +263,7 @@ impl JobError {
         match self {
             Self::Upload(e) | Self::Manifest(e) => e.is_retryable(),
             Self::Dump(DumpError::Database(e)) => !is_permanent_database_error(e),
-            Self::Dump(DumpError::Sink(_) | DumpError::ServerGone(_)) => true,
+            Self::Dump(DumpError::Sink(_) | DumpError::ServerGone(_)) | Self::Crashed(_) => true,
             Self::Dump(_) | Self::WindowClosed(_) | Self::Inconsistent(_) => false,
         }
     }

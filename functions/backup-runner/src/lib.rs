@@ -16,6 +16,7 @@ mod config;
 pub mod dump;
 mod error;
 pub mod exporting;
+pub mod fault;
 pub mod freshness;
 pub mod managed;
 pub mod manifest;
@@ -104,7 +105,7 @@ async fn handle(
         BackupEvent::Requested(request) => {
             requested::requested(&ctx, config, &runner.slots, request, &event.id, event.time).await
         }
-        BackupEvent::Verify(request) => verifying::verify(&ctx, config, request, &event.id).await,
+        BackupEvent::Verify(request) => verifying::verify(&ctx, config, request).await,
         BackupEvent::Restore(request) => restoring::restore(&ctx, config, request, &event.id).await,
         BackupEvent::Export(request) => {
             let exporters = runner.exporters().await?;

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use events::backup::{
     BackupCompleted, BackupFailed, BackupRequested, BackupSkipped, VerifyRequested,
 };
-use shared::{Ctx, Outcome};
+use shared::{crash_point, Ctx, Outcome};
 use tokio::sync::Semaphore;
 
-use crate::backup::{BackupJob, Stored};
+use crate::backup::{BackupJob, JobError, Stored};
 use crate::config::Config;
 use crate::error::{BackupError, BackupStep};
 use crate::manifest::Manifest;
@@ -71,13 +71,16 @@ pub async fn requested(
     };
     match job.run().await {
         Ok(Stored::New(manifest)) => {
-            let completed = completed(config, &manifest);
-            publish::event(ctx, format!("{event_id}/completed"), &completed).await?;
+            crash_point::at(environment.as_str(), BackupStep::Manifest, "after")?;
+            announce(ctx, config, &manifest).await?;
             ask_verification(ctx, config, &location).await?;
             Ok(Outcome::Done)
         }
-        Ok(Stored::Existing(_)) => {
-            // Done before; a crash may have come before its verification was asked for.
+        Ok(Stored::Existing(manifest)) => {
+            // Done before, but a crash may have come before it was announced or its
+            // verification asked for: the announcement again (the same event id, so once
+            // for whoever reads it), and the verification if it has no record.
+            announce(ctx, config, &manifest).await?;
             if store
                 .get(&location.verification_key())
                 .await
@@ -89,6 +92,7 @@ pub async fn requested(
             }
             Ok(Outcome::Done)
         }
+        Err(JobError::Crashed(crash)) => Err(crash.into()),
         Err(e) if e.lost_race() => Err(BackupError::Busy(location.dump_key())),
         Err(e) if e.is_retryable() => Err(BackupError::Transient {
             subject: location.dump_key(),
@@ -108,6 +112,13 @@ pub async fn requested(
         )
         .await),
     }
+}
+
+/// `backup.completed` for `manifest`. Its id is the backup's, not the request's: however
+/// many requests and redeliveries reach a stored backup, readers see one event.
+async fn announce(ctx: &Ctx, config: &Config, manifest: &Manifest) -> Result<(), BackupError> {
+    let id = format!("{}/completed", manifest.object);
+    publish::event(ctx, id, &completed(config, manifest)).await
 }
 
 fn completed(config: &Config, manifest: &Manifest) -> BackupCompleted {

@@ -24,6 +24,9 @@ pub enum Prepared {
     Ready(Target),
     /// It holds the chosen backup already.
     AlreadyRestored,
+    /// An environment's database into which an earlier attempt's restore committed before
+    /// that attempt could mark it (a crash between the two): its counts decide.
+    Committed(Target),
 }
 
 /// Checks (and for a new database, creates) the database `request.into`.
@@ -70,13 +73,19 @@ pub async fn prepare(
                     environment.as_str()
                 )));
             }
+            // Its tables belong to the environment's owner role, like everything it creates.
+            target.session_role = Some(environment.owner_role());
+            let restoring = format!("{RESTORING}{dump_key}");
             if !is_empty(&target).await? {
+                if comment.as_deref() == Some(&restoring) {
+                    return Ok(Prepared::Committed(target));
+                }
                 return Err(reject(format!(
                     "database {into} has tables: a restore only fills an empty database"
                 )));
             }
-            // Its tables belong to the environment's owner role, like everything it creates.
-            target.session_role = Some(environment.owner_role());
+            // So that a crash after the restore commits is told from someone's tables.
+            set_comment(&mut conn, into, &restoring).await?;
         }
         None => {
             if into.starts_with("env_") {

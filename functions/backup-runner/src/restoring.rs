@@ -5,7 +5,7 @@
 use chrono::Utc;
 use events::backup::{BackupFailed, BackupRestored, RestoreRequested};
 use events::Tier;
-use shared::{Ctx, Outcome};
+use shared::{crash_point, Ctx, Outcome};
 
 use crate::catalog::{list_backups, CatalogEntry, Scope};
 use crate::config::Config;
@@ -50,25 +50,32 @@ pub async fn restore(
     }
     let admin = admin_target(config)?;
     let dump_key = chosen.location.dump_key();
-    let into = match prepare(ctx, &admin, request, &dump_key).await? {
+    let restored = BackupRestored {
+        environment: request.environment.clone(),
+        backup_id: chosen.location.backup_id.as_str().to_owned(),
+        into: request.into.clone(),
+        tables: chosen.manifest.row_counts.len() as u64,
+    };
+    // The restore's id, not the request's: every announcement of it is the same event.
+    let restored_id = format!("{dump_key}/restored-into/{}", request.into.as_str());
+    let (into, committed) = match prepare(ctx, &admin, request, &dump_key).await? {
         Prepared::AlreadyRestored => {
+            // A crash may have come between the mark and the announcement.
+            publish::event(ctx, restored_id, &restored).await?;
             return Ok(Outcome::Ignored(format!(
                 "{} was restored from {dump_key} already",
                 request.into.as_str()
-            )))
+            )));
         }
-        Prepared::Ready(target) => target,
+        Prepared::Ready(target) => (target, false),
+        Prepared::Committed(target) => (target, true),
     };
-    let archive = store
-        .get_stream(&dump_key)
-        .await
-        .map_err(|e| transient(&e))?
-        .ok_or_else(|| BackupError::Rejected(format!("{dump_key} is gone")))?;
-    let expected = Expected::from_manifest(&chosen.manifest);
-    let restored = restore_archive(archive, &into, config.pg_restore.as_deref(), &expected).await;
-    let outcome = match restored {
-        Ok(_) => compare_counts(&into, &chosen.manifest.row_counts).await,
-        Err(e) => Err(e.to_string()),
+    let counts = &chosen.manifest.row_counts;
+    let outcome = if committed {
+        compare_counts(&into, counts).await
+    } else {
+        let expected = Expected::from_manifest(&chosen.manifest);
+        restore_and_count(store, &dump_key, &into, config, &expected, counts).await?
     };
     if let Err(reason) = outcome {
         crate::restore_target::discard(&admin, request).await;
@@ -85,17 +92,36 @@ pub async fn restore(
         )
         .await);
     }
+    crash_point::at(request.into.as_str(), BackupStep::Restore, "after")?;
     crate::restore_target::mark(&admin, &request.into, &dump_key)
         .await
         .map_err(|e| transient(&e))?;
-    let restored = BackupRestored {
-        environment: request.environment.clone(),
-        backup_id: chosen.location.backup_id.as_str().to_owned(),
-        into: request.into.clone(),
-        tables: chosen.manifest.row_counts.len() as u64,
-    };
-    publish::event(ctx, format!("{event_id}/restored"), &restored).await?;
+    crash_point::at(request.into.as_str(), BackupStep::Restore, "marked")?;
+    publish::event(ctx, restored_id, &restored).await?;
     Ok(Outcome::Done)
+}
+
+/// Streams the dump into `into` and compares its counts: `Err` of the outer result to retry
+/// the delivery, of the inner one for a restore that failed for good.
+async fn restore_and_count(
+    store: &dyn shared::backends::object_store::ObjectStore,
+    dump_key: &str,
+    into: &crate::dump::Target,
+    config: &Config,
+    expected: &Expected,
+    counts: &std::collections::BTreeMap<String, i64>,
+) -> Result<Result<(), String>, BackupError> {
+    let archive = store
+        .get_stream(dump_key)
+        .await
+        .map_err(|e| transient(&e))?
+        .ok_or_else(|| BackupError::Rejected(format!("{dump_key} is gone")))?;
+    Ok(
+        match restore_archive(archive, into, config.pg_restore.as_deref(), expected).await {
+            Ok(_) => compare_counts(into, counts).await,
+            Err(e) => Err(e.to_string()),
+        },
+    )
 }
 
 /// The newest complete, verified backup finished at or before `at`.

@@ -3,7 +3,7 @@
 
 use events::backup::{BackupFailed, BackupVerified, VerifyRequested};
 use shared::backends::object_store::{ObjectStore, StoreError};
-use shared::{Ctx, Outcome};
+use shared::{crash_point, Ctx, Outcome};
 
 use crate::config::Config;
 use crate::dump::Target;
@@ -18,7 +18,6 @@ pub async fn verify(
     ctx: &Ctx,
     config: &Config,
     request: &VerifyRequested,
-    event_id: &str,
 ) -> Result<Outcome, BackupError> {
     let location = BackupLocation::parse(
         request.environment.as_str(),
@@ -28,12 +27,17 @@ pub async fn verify(
     )
     .map_err(|e| BackupError::Rejected(e.to_string()))?;
     let store = ctx.object_store()?.as_ref();
-    if store
-        .head(&location.verification_key())
+    if let Some(bytes) = store
+        .get(&location.verification_key())
         .await
         .map_err(transient)?
-        .is_some()
     {
+        // Verified before, but a crash may have come before the verdict was announced: it
+        // is announced again (the same event id, so once for whoever reads it).
+        let record: VerificationRecord = serde_json::from_slice(&bytes).map_err(|e| {
+            BackupError::Rejected(format!("{}: unreadable: {e}", location.verification_key()))
+        })?;
+        announce(ctx, config, &location, &record).await?;
         return Ok(Outcome::Ignored(format!(
             "{} is verified already",
             location.dump_key()
@@ -69,30 +73,42 @@ pub async fn verify(
         Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
         Err(e) => return Err(transient(e)),
     }
+    crash_point::at(location.environment.as_str(), BackupStep::Verify, "after")?;
+    announce(ctx, config, &location, &record).await?;
+    Ok(Outcome::Done)
+}
+
+/// `backup.verified`, or `backup.failed` with step `verify`: a backup that does not restore
+/// is a finding, not a bad event (recorded, announced, acked). The id is the backup's, not
+/// the request's, so every announcement of one verdict is the same event.
+async fn announce(
+    ctx: &Ctx,
+    config: &Config,
+    location: &BackupLocation,
+    record: &VerificationRecord,
+) -> Result<(), BackupError> {
+    let dump_key = location.dump_key();
     if record.passed {
         let verified = BackupVerified {
             environment: location.environment.clone(),
             database: location.database.clone(),
-            backup_id: request.backup_id.clone(),
-            location: config.location_of(&location.dump_key()),
+            backup_id: location.backup_id.as_str().to_owned(),
+            location: config.location_of(&dump_key),
             tables_checked: record.tables_checked as u64,
         };
-        publish::event(ctx, format!("{event_id}/verified"), &verified).await?;
-        return Ok(Outcome::Done);
+        return publish::event(ctx, format!("{dump_key}/verified"), &verified).await;
     }
-    // A backup that does not restore is a finding, not a bad event: recorded, announced, acked.
     let failed = BackupFailed {
         environment: location.environment.clone(),
         database: Some(location.database.clone()),
-        backup_id: Some(request.backup_id.clone()),
+        backup_id: Some(location.backup_id.as_str().to_owned()),
         step: BackupStep::Verify.as_str().to_owned(),
         reason: record
             .reason
             .clone()
             .unwrap_or_else(|| "verification failed".into()),
     };
-    publish::event(ctx, format!("{event_id}/failed"), &failed).await?;
-    Ok(Outcome::Done)
+    publish::event(ctx, format!("{dump_key}/verify-failed"), &failed).await
 }
 
 /// The manifest of `location`; a backup without one is not this runner's to verify.

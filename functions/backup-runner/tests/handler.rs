@@ -63,7 +63,8 @@ async fn a_window_backs_up_each_ready_database_once_whatever_the_redeliveries() 
         stack.deliver("r-x", REQUESTED, request.clone()).await,
         Decision::Duplicate
     );
-    // And with the ledger's record gone: the handler finds the manifest and dumps nothing.
+    // And with the ledger's record gone: the handler finds the manifest and dumps nothing;
+    // it announces the backup again, under the backup's own event id.
     let raw = testbed::raw_event("r-y", REQUESTED, &request, None);
     assert_eq!(
         stack.dispatcher_with(None).dispatch_raw(raw).await,
@@ -71,7 +72,12 @@ async fn a_window_backs_up_each_ready_database_once_whatever_the_redeliveries() 
     );
     stack.drain_own_topic().await;
     assert_eq!(stack.objects(), before, "nothing written, nothing replaced");
-    assert_eq!(stack.emitted_of(COMPLETED).len(), 2);
+    assert_eq!(stack.emitted_of(COMPLETED).len(), 3);
+    assert_eq!(
+        stack.emitted_ids_of(COMPLETED).len(),
+        2,
+        "one event per backup"
+    );
 }
 
 #[tokio::test]
@@ -295,31 +301,6 @@ async fn a_corrupted_dump_fails_verification_and_is_recorded_and_announced() {
 
 /// An environment being provisioned: its empty database owned by its owner role, as
 /// env-provisioner leaves it when it asks for `from_backup`.
-async fn provisioning_environment(stack: &Stack, name: &str, tier: &str, status: &str) {
-    let env: events::names::EnvName = name.parse().unwrap();
-    let (db, owner) = (env.database(), env.owner_role());
-    let mut admin = sqlx::PgConnection::connect(&stack.base.admin_url())
-        .await
-        .unwrap();
-    for statement in [
-        format!("CREATE ROLE {} NOLOGIN", owner.quoted()),
-        format!("CREATE DATABASE {} OWNER {}", db.quoted(), owner.quoted()),
-    ] {
-        sqlx::raw_sql(&statement).execute(&mut admin).await.unwrap();
-    }
-    sqlx::query(
-        "INSERT INTO control.environments \
-         (name, spec, spec_hash, owner, tier, status, expires_at, request_id) \
-         VALUES ($1, '{}', 'h', 'dev@example.com', $2, $3, now() + interval '1 day', 'r-' || $1)",
-    )
-    .bind(name)
-    .bind(tier)
-    .bind(status)
-    .execute(&stack.base.control)
-    .await
-    .unwrap();
-}
-
 #[tokio::test]
 async fn from_backup_fills_a_new_environment_s_empty_database_as_its_owner() {
     let stack = Stack::start(&[]).await;
@@ -332,9 +313,15 @@ async fn from_backup_fills_a_new_environment_s_empty_database_as_its_owner() {
         )
         .await;
     stack.drain_own_topic().await;
-    provisioning_environment(&stack, "preview-1", "ephemeral", "provisioning").await;
-    provisioning_environment(&stack, "gone-1", "ephemeral", "failed").await;
-    provisioning_environment(&stack, "prod-1", "prod", "provisioning").await;
+    stack
+        .provisioning_environment("preview-1", "ephemeral", "provisioning")
+        .await;
+    stack
+        .provisioning_environment("gone-1", "ephemeral", "failed")
+        .await;
+    stack
+        .provisioning_environment("prod-1", "prod", "provisioning")
+        .await;
 
     for (id, into_env, expected_ok) in [
         ("x-1", "gone-1", false),

@@ -114,17 +114,7 @@ impl Stack {
     /// Delivers what the runner published to its own topic since the last call, until it
     /// publishes nothing new; returns every decision.
     pub async fn drain_own_topic(&self) -> Vec<Decision> {
-        let mut decisions = Vec::new();
-        loop {
-            let messages = self.published.messages_to(TOPIC);
-            let start = std::mem::replace(&mut *self.delivered.lock().unwrap(), messages.len());
-            if start == messages.len() {
-                return decisions;
-            }
-            for message in &messages[start..] {
-                decisions.push(self.dispatcher().dispatch_raw(raw_of(message)).await);
-            }
-        }
+        self.drain(0).await.0
     }
 
     /// The events emitted to the events topic of type `ty`.
@@ -134,6 +124,17 @@ impl Stack {
             .into_iter()
             .filter(|(t, ..)| t == ty)
             .map(|(.., d)| d)
+            .collect()
+    }
+
+    /// The distinct ids of the events of type `ty` emitted to the events topic (what a
+    /// reader that deduplicates by CloudEvents id sees).
+    pub fn emitted_ids_of(&self, ty: &str) -> std::collections::BTreeSet<String> {
+        self.published
+            .events()
+            .into_iter()
+            .filter(|(t, ..)| t == ty)
+            .map(|(_, id, _)| id)
             .collect()
     }
 
@@ -198,6 +199,73 @@ impl Stack {
         .await
         .unwrap();
         env
+    }
+
+    /// An environment env-provisioner is still making (or one in `status`): its owner role
+    /// and its empty database, and its row in the control database.
+    pub async fn provisioning_environment(&self, name: &str, tier: &str, status: &str) {
+        let env: EnvName = name.parse().unwrap();
+        let (db, owner) = (env.database(), env.owner_role());
+        let mut admin = PgConnection::connect(&self.base.admin_url()).await.unwrap();
+        for statement in [
+            format!("CREATE ROLE {} NOLOGIN", owner.quoted()),
+            format!("CREATE DATABASE {} OWNER {}", db.quoted(), owner.quoted()),
+        ] {
+            sqlx::raw_sql(&statement).execute(&mut admin).await.unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO control.environments \
+             (name, spec, spec_hash, owner, tier, status, expires_at, request_id) \
+             VALUES ($1, '{}', 'h', 'dev@example.com', $2, $3, now() + interval '1 day', 'r-' || $1)",
+        )
+        .bind(name)
+        .bind(tier)
+        .bind(status)
+        .execute(&self.base.control)
+        .await
+        .unwrap();
+    }
+
+    /// Delivers `id` until it is no longer told to retry (Pub/Sub's redelivery after a
+    /// crash); returns the last decision and how many deliveries were told to retry.
+    pub async fn deliver_until_settled(
+        &self,
+        id: &str,
+        ty: &str,
+        data: serde_json::Value,
+    ) -> (Decision, usize) {
+        for retries in 0..5 {
+            match self.deliver(id, ty, data.clone()).await {
+                Decision::Retry { .. } => continue,
+                decision => return (decision, retries),
+            }
+        }
+        panic!("{id}: still told to retry after 5 deliveries");
+    }
+
+    /// [`Stack::drain_own_topic`], redelivering each message told to retry (up to 5 times
+    /// in all); returns the final decisions and how many deliveries were told to retry.
+    pub async fn drain_own_topic_redelivering(&self) -> (Vec<Decision>, usize) {
+        self.drain(5).await
+    }
+
+    async fn drain(&self, max_retries: usize) -> (Vec<Decision>, usize) {
+        let (mut decisions, mut retries) = (Vec::new(), 0);
+        loop {
+            let messages = self.published.messages_to(TOPIC);
+            let start = std::mem::replace(&mut *self.delivered.lock().unwrap(), messages.len());
+            if start == messages.len() {
+                return (decisions, retries);
+            }
+            for message in &messages[start..] {
+                let mut decision = self.dispatcher().dispatch_raw(raw_of(message)).await;
+                while matches!(decision, Decision::Retry { .. }) && retries < max_retries {
+                    retries += 1;
+                    decision = self.dispatcher().dispatch_raw(raw_of(message)).await;
+                }
+                decisions.push(decision);
+            }
+        }
     }
 
     /// The URL of database `name` on the managed server.
