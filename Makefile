@@ -14,10 +14,12 @@ test:        ## run every test against real local components
 # push, which can stall for minutes after a kill (RELIABILITY.md). CHAOS_UPDATE=1 writes the
 # table into RELIABILITY.md. Plain `cargo test`: they outlast nextest's 10-minute limit.
 chaos:       ## faults on the whole local stack: every crash point, outages, emulator restart
+	cargo test -p infra-bootstrap --test emulator_redelivery -- --ignored
 	UPDATE_RELIABILITY=$(CHAOS_UPDATE) cargo test -p infra-bootstrap --test faults -- \
 	  --ignored --nocapture under_every_fault
 
 chaos-short: ## the fault suite's short variant: a sample of crash points, 5 s outages
+	cargo test -p infra-bootstrap --test emulator_redelivery -- --ignored
 	UPDATE_RELIABILITY=$(CHAOS_UPDATE) cargo test -p infra-bootstrap --test faults -- \
 	  --ignored --nocapture under_kills_and_a_database_outage
 
