@@ -113,7 +113,7 @@ pub fn note(n: usize) -> String {
     match n {
         0 => String::new(),
         n => format!(
-            " ({n} × seek after {} s without an outcome: the emulator's redelivery defect, below)",
+            " ({n} × seek after {} s without an outcome: the emulator's redelivery defect)",
             STALL.as_secs()
         ),
     }
