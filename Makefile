@@ -47,7 +47,7 @@ bench-budget: ## budget-guard's own latency per notification (fakes that answer 
 	cargo bench -p budget-guard --bench decision
 
 .PHONY: flood
-flood:       ## 10 000 push deliveries across env-provisioner and budget-guard: rate, p99, effects = unique events
+flood:       ## 10 000 push deliveries across the four services: rate, p99, effects = unique events
 	cargo bench -p budget-guard --bench flood
 
 schemas:     ## regenerate events/schemas after changing a payload type

@@ -1,5 +1,5 @@
 //! The flood's CI-sized variant (issue 14, section 3): 500 push deliveries of the bench's mix
-//! (`benches/flood/mix.rs`) across three replicas of env-provisioner and budget-guard at once,
+//! (`benches/flood/mix.rs`) across three replicas of each of the four services at once,
 //! and every effect happens exactly as often as its unique events. No timing is asserted; the
 //! figures are the bench's (`make flood`).
 #![allow(clippy::unwrap_used)]
@@ -24,4 +24,8 @@ async fn five_hundred_deliveries_at_once_cause_exactly_their_unique_events_effec
         .checks
         .iter()
         .any(|c| c.what == "downscale.applied events" && c.expected == 1));
+    assert!(run
+        .checks
+        .iter()
+        .any(|c| c.what == "backup dumps" && c.expected >= 1));
 }

@@ -3,10 +3,16 @@
 //! the number of unique events that should cause it.
 
 use crate::flood::mix::Mix;
-use crate::flood::services::{Services, DEV_SERVICES, ENV_DEAD_LETTERS};
+use std::collections::BTreeSet;
+
+use shared::backends::publisher::RecordingPublisher;
+
+use crate::flood::services::{Services, DEV_SERVICES, ENV_DEAD_LETTERS, OTHER_DEAD_LETTERS};
 use crate::stack::{APPLIED, DEAD_LETTERS, THRESHOLD};
 
 const READY: &str = "dev.groundskeeper.environment.ready.v1";
+const ROTATED: &str = "dev.groundskeeper.secret.rotated.v1";
+const COMPLETED: &str = "dev.groundskeeper.backup.completed.v1";
 
 /// One effect, counted, against the unique events behind it.
 #[derive(Debug)]
@@ -33,12 +39,14 @@ pub async fn count(services: &Services, mix: &Mix) -> Vec<Check> {
             .await
             .expect("count")
     };
+    // The standing environments were made ready before the flood: not its effects.
     let ready: Vec<String> = services
         .env_published
         .events()
         .into_iter()
         .filter(|(ty, ..)| ty == READY)
         .map(|(.., payload)| payload["name"].as_str().unwrap_or_default().to_owned())
+        .filter(|name| name.starts_with("flood-"))
         .collect();
     let mut ready_names = ready.clone();
     ready_names.sort();
@@ -74,10 +82,61 @@ pub async fn count(services: &Services, mix: &Mix) -> Vec<Check> {
             updates,
         ));
     }
+    // Each standing environment: rotated once (a second version of its secret), backed up
+    // once (one dump, one manifest), each announced under one event id.
+    let standing = mix.standing.len() as i64;
+    let distinct = |published: &RecordingPublisher, ty: &str| {
+        let ids: BTreeSet<String> = published
+            .events()
+            .into_iter()
+            .filter(|(t, ..)| t == ty)
+            .map(|(_, id, _)| id)
+            .collect();
+        ids.len() as i64
+    };
+    let objects = |suffix: &str| {
+        walk(&services.objects.join("backups"))
+            .iter()
+            .filter(|p| p.ends_with(suffix))
+            .count() as i64
+    };
+    checks.extend([
+        check("rotated secrets' versions", 2 * standing, scalar("SELECT count(*) FROM control.secret_versions WHERE secret LIKE '%standing-%-db-credentials'").await),
+        check("secret.rotated events", standing, distinct(&services.rotation_published, ROTATED)),
+        check("backup dumps", standing, objects(".dump")),
+        check("backup manifests", standing, objects(".manifest.json")),
+        check("backup.completed events", standing, distinct(&services.backup_published, COMPLETED)),
+    ]);
     let dead = services.env_published.messages_to(ENV_DEAD_LETTERS).len()
-        + services.stack.published.messages_to(DEAD_LETTERS).len();
+        + services.stack.published.messages_to(DEAD_LETTERS).len()
+        + services
+            .rotation_published
+            .messages_to(OTHER_DEAD_LETTERS[0])
+            .len()
+        + services
+            .backup_published
+            .messages_to(OTHER_DEAD_LETTERS[1])
+            .len();
     checks.push(check("dead letters", 0, dead as i64));
     checks
+}
+
+/// Every file under `dir`, recursively (none when it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path.display().to_string()]
+            }
+        })
+        .collect()
 }
 
 fn check(what: &str, expected: i64, actual: i64) -> Check {

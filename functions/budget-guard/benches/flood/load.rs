@@ -74,7 +74,7 @@ pub async fn fire(services: &Services, mix: &Mix, concurrency: usize) -> Fired {
     let start = Instant::now();
     let workers = (0..concurrency.max(1)).map(|_| {
         let (client, shared) = (client.clone(), shared.clone());
-        let urls = (services.env_urls.clone(), services.budget_urls.clone());
+        let urls = services.urls.clone();
         async move { worker(&client, &shared, &urls, mix).await }
     });
     futures::future::join_all(workers).await;
@@ -89,7 +89,7 @@ type Shared = (Mutex<VecDeque<(usize, usize)>>, AtomicUsize, Mutex<Fired>);
 async fn worker(
     client: &reqwest::Client,
     shared: &Shared,
-    (env_urls, budget_urls): &(Vec<String>, Vec<String>),
+    urls: &BTreeMap<Target, Vec<String>>,
     mix: &Mix,
 ) {
     let (queue, outstanding, fired) = shared;
@@ -103,10 +103,7 @@ async fn worker(
             continue;
         };
         let delivery = &mix.deliveries[index];
-        let urls = match delivery.target {
-            Target::Env => env_urls,
-            Target::Budget => budget_urls,
-        };
+        let urls = &urls[&delivery.target];
         let url = &urls[(index + attempt) % urls.len()];
         let pushed = Instant::now();
         let status = client

@@ -1,6 +1,6 @@
-//! The flood (issue 14, section 3): env-provisioner and budget-guard served over HTTP by the
-//! runtime's own router, three replicas each on one control database and one PostgreSQL
-//! cluster, and a mix of push-envelope deliveries fired at them at a given concurrency.
+//! The flood (issue 14, section 3): the four services served over HTTP by the runtime's own
+//! router, three replicas each on one control database and one PostgreSQL cluster, and a mix
+//! of push-envelope deliveries fired at them at a given concurrency.
 //! Shared by the bench (`benches/flood.rs`, figures) and the CI test (`tests/flood.rs`,
 //! effects = unique events only).
 
@@ -34,6 +34,7 @@ impl Flood {
 pub async fn run(deliveries: usize, concurrency: usize) -> Flood {
     let services = services::Services::start().await;
     let mix = mix::Mix::new(deliveries);
+    services.make_standing(&mix.standing).await;
     let fired = load::fire(&services, &mix, concurrency).await;
     // Follow-up work a handler left running (none is expected) gets a moment to show.
     tokio::time::sleep(Duration::from_millis(200)).await;
