@@ -145,7 +145,8 @@ async fn drive(r: &Rotor<'_>) -> Result<Outcome, RotateError> {
                 let pending = match row.pending_version {
                     Some(pending) => pending,
                     None => {
-                        let added = r.add_pending(base()?, &target()?).await;
+                        let intended = row.pending_digest.as_deref();
+                        let added = r.add_pending(base()?, &target()?, intended).await;
                         let pending = settle(r, &row, step, added).await?;
                         crash("added")?;
                         state::set_pending(pool, s, pending).await?;

@@ -19,6 +19,8 @@ pub struct Rotation {
     pub base_version: Option<u64>,
     /// The version it added.
     pub pending_version: Option<u64>,
+    /// The SHA-256 (hex) of the password `create` was about to add, recorded before the add.
+    pub pending_digest: Option<String>,
     /// The role the new password goes on.
     pub target_role: Option<String>,
     /// When `current` was promoted (by the last rotation that finished).
@@ -46,8 +48,8 @@ fn to_i64(v: u64) -> i64 {
 /// The secret's record, if it was ever rotated.
 pub async fn load(pool: &PgPool, secret: &str) -> Result<Option<Rotation>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT rotation_id, mode, step, base_version, pending_version, target_role, \
-         current_since, previous_since FROM control.rotations WHERE secret = $1",
+        "SELECT rotation_id, mode, step, base_version, pending_version, pending_digest, \
+         target_role, current_since, previous_since FROM control.rotations WHERE secret = $1",
     )
     .bind(secret)
     .fetch_optional(pool)
@@ -59,6 +61,7 @@ pub async fn load(pool: &PgPool, secret: &str) -> Result<Option<Rotation>, sqlx:
             step: row.try_get("step")?,
             base_version: version(&row, "base_version")?,
             pending_version: version(&row, "pending_version")?,
+            pending_digest: row.try_get("pending_digest")?,
             target_role: row.try_get("target_role")?,
             current_since: row.try_get("current_since")?,
             previous_since: row.try_get("previous_since")?,
@@ -72,7 +75,8 @@ pub async fn begin(pool: &PgPool, secret: &str, id: &str, mode: &str) -> Result<
     sqlx::query(
         "INSERT INTO control.rotations (secret, rotation_id, mode, step) VALUES ($1, $2, $3, 'check') \
          ON CONFLICT (secret) DO UPDATE SET rotation_id = $2, mode = $3, step = 'check', \
-           base_version = NULL, pending_version = NULL, target_role = NULL, failure = NULL, \
+           base_version = NULL, pending_version = NULL, pending_digest = NULL, \
+           target_role = NULL, failure = NULL, \
            started_at = now(), updated_at = now(), finished_at = NULL",
     )
     .bind(secret)
@@ -107,6 +111,18 @@ pub async fn checked(
     .bind(secret)
     .bind(to_i64(base_version))
     .bind(target_role)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// Records the digest of the password `create` is about to add, before it adds it.
+pub async fn intend(pool: &PgPool, secret: &str, digest: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE control.rotations SET pending_digest = $2, updated_at = now() WHERE secret = $1",
+    )
+    .bind(secret)
+    .bind(digest)
     .execute(pool)
     .await
     .map(drop)

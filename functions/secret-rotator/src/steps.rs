@@ -77,11 +77,18 @@ impl Rotor<'_> {
     }
 
     /// **create**, part one: the new credential as a version of its own. A version a crashed
-    /// attempt added but never recorded (never aliased, never set, never tested) is adopted
-    /// when it is the newest and for `target`, so a resumed rotation adds no second version;
-    /// any other such version is disabled. The caller records the result before anything else
-    /// happens to it.
-    pub async fn add_pending(&self, base: u64, target: &DbIdent) -> Result<u64, StepError> {
+    /// attempt added but never recorded is adopted when it holds the password whose digest
+    /// this rotation recorded before adding it (`intended`), so a resumed rotation adds no
+    /// second version; any other unrecorded version — one someone else added, or a crashed
+    /// attempt's that cannot be told apart — is disabled, never adopted: whoever may add a
+    /// version must not choose the next database password. The caller records the result
+    /// before anything else happens to it.
+    pub async fn add_pending(
+        &self,
+        base: u64,
+        target: &DbIdent,
+        intended: Option<&str>,
+    ) -> Result<u64, StepError> {
         let info = self.info().await?;
         let current = info.alias("current");
         let mut orphans: Vec<u64> = info
@@ -93,8 +100,10 @@ impl Rotor<'_> {
             .collect();
         orphans.sort_unstable();
         let from = self.read(base).await?;
-        let adopted = match orphans.last() {
-            Some(&newest) if self.is_new_credential_of(newest, &from, target).await => {
+        let adopted = match (orphans.last(), intended) {
+            (Some(&newest), Some(digest))
+                if self.is_intended(newest, &from, target, digest).await =>
+            {
                 orphans.pop();
                 Some(newest)
             }
@@ -120,25 +129,29 @@ impl Rotor<'_> {
             target.clone(),
             shared::password::generate(self.config.password_length),
         );
+        let pool = self.ctx.control_db()?;
+        crate::state::intend(pool, self.secret, &digest(&new)).await?;
         Ok(self
             .secrets
             .add_version(self.secret, &new.to_payload())
             .await?)
     }
 
-    /// Whether `version` holds what this step would add: `from`'s server and database, for
-    /// `target`.
-    async fn is_new_credential_of(
+    /// Whether `version` holds what this rotation was about to add: `from`'s server and
+    /// database, for `target`, with the password of digest `intended`.
+    async fn is_intended(
         &self,
         version: u64,
         from: &Credential,
         target: &DbIdent,
+        intended: &str,
     ) -> bool {
         self.read(version).await.is_ok_and(|c| {
             c.user == *target
                 && c.host == from.host
                 && c.port == from.port
                 && c.database == from.database
+                && digest(&c) == intended
         })
     }
 
@@ -188,4 +201,14 @@ impl Rotor<'_> {
                 other => other.into(),
             })
     }
+}
+
+/// The SHA-256 (hex) of a credential's password: what `create` records before adding it.
+fn digest(credential: &Credential) -> String {
+    use secrecy::ExposeSecret as _;
+    use sha2::{Digest as _, Sha256};
+    format!(
+        "{:x}",
+        Sha256::digest(credential.password.expose_secret().as_bytes())
+    )
 }

@@ -1,6 +1,6 @@
-//! secret-rotator owns its migration (0004): its `migrate` applies the runtime's and its own,
-//! leaves env-provisioner's tables to env-provisioner, and runs again over a database that
-//! env-provisioner also migrated, before or after it.
+//! secret-rotator owns its migrations (0004, 0009): its `migrate` applies the runtime's and
+//! its own, leaves env-provisioner's tables to env-provisioner, and runs again over a database
+//! that env-provisioner also migrated, before or after it.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::path::Path;
@@ -48,7 +48,7 @@ async fn secret_rotator_migrate_creates_the_runtime_s_tables_and_its_own_only() 
         "secrets",
     ];
     assert_eq!(stack.tables("control").await, tables);
-    assert_eq!(versions(&stack).await, [1, 2, 4, 6]);
+    assert_eq!(versions(&stack).await, [1, 2, 4, 6, 9]);
 }
 
 #[tokio::test]
@@ -60,7 +60,7 @@ async fn secret_rotator_migrate_runs_before_and_after_env_provisioner_s() {
     stack.migrate_with(BINARY).await;
     provisioner_migrate(&stack).await;
     stack.migrate_with(BINARY).await;
-    assert_eq!(versions(&stack).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions(&stack).await, [1, 2, 3, 4, 5, 6, 7, 9]);
     provisioner_migrate(&stack).await;
-    assert_eq!(versions(&stack).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions(&stack).await, [1, 2, 3, 4, 5, 6, 7, 9]);
 }
